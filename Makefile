@@ -34,7 +34,7 @@ sanitize:
 	@sh tools/deps.sh test
 	@[ -f build-san/build.ninja ] || meson setup build-san -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
 	meson compile -C build-san
-	meson test -C build-san --print-errorlogs
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 meson test -C build-san --print-errorlogs
 
 install: build
 	meson install -C $(BUILD)

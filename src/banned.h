@@ -1,8 +1,9 @@
 /*
  * banned.h - functions and constructors collie code must not use.
  *
- * Force-included into every translation unit of the library, the command
- * and the examples (meson: -include). Each is replaced by a better one:
+ * Included LAST in every .c file of the library, the command, the tests'
+ * helper and the examples (after the system headers, whose declarations
+ * these macros would otherwise break). Each is replaced by a better one:
  * strcpy/strcat/sprintf/vsprintf -> snprintf or explicit lengths;
  * strtok -> strtok_r or a real parser; atoi/atol -> strtol with checks;
  * pipe/dup/accept/epoll_create/signalfd-without-flags are not banned by

@@ -66,7 +66,7 @@ static void pid_insert(struct col_loop *loop, pid_t pid, struct col_source *src)
 
 	while (loop->pids[i].pid)
 		i = (i + 1) & mask;
-	loop->pids[i] = (struct pid_slot){.pid = pid, .src = src};
+	loop->pids[i] = (struct pid_slot){ .pid = pid, .src = src };
 	loop->pids_len++;
 }
 
@@ -115,7 +115,7 @@ static void pid_remove(struct col_loop *loop, pid_t pid)
 			hole = j;
 		}
 	}
-	loop->pids[hole] = (struct pid_slot){0};
+	loop->pids[hole] = (struct pid_slot){ 0 };
 	loop->pids_len--;
 }
 

@@ -117,7 +117,7 @@ static int heap_reserve(struct col_loop *loop, size_t n)
 static void timerfd_sync(struct col_loop *loop)
 {
 	uint64_t at = loop->heap_len ? loop->heap[0]->timer.at : COL_USEC_INFINITY;
-	struct itimerspec its = {0};
+	struct itimerspec its = { 0 };
 
 	if (at == loop->timerfd_at)
 		return;

@@ -49,7 +49,7 @@
 
 int col__epoll_add(struct col_loop *loop, int fd, uint32_t events, void *ptr)
 {
-	struct epoll_event ev = {.events = events, .data.ptr = ptr};
+	struct epoll_event ev = { .events = events, .data.ptr = ptr };
 
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
@@ -200,7 +200,7 @@ int col_loop_add_fd(struct col_loop *loop, int fd, uint32_t events, col_fd_fn *c
 
 int col_source_set_events(struct col_source *src, uint32_t events)
 {
-	struct epoll_event ev = {.events = events, .data.ptr = src};
+	struct epoll_event ev = { .events = events, .data.ptr = src };
 
 	if (!src || src->kind != SOURCE_FD || (events & ~FD_EVENTS))
 		return -EINVAL;

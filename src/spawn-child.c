@@ -39,7 +39,7 @@
 CHILD_CODE static void __attribute__((noreturn))
 child_fail(const struct col__spawn_ctx *c, enum col_spawn_step step, int error)
 {
-	struct col__spawn_report r = {.step = (int32_t)step, .error = error};
+	struct col__spawn_report r = { .step = (int32_t)step, .error = error };
 
 	while (write(c->err_fd, &r, sizeof(r)) < 0 && errno == EINTR)
 		;

@@ -282,7 +282,7 @@ static void fill_error(struct col_spawn_error *e, enum col_spawn_step step, int 
 int col_spawn_start(const struct col_spawn_opts *o, struct col_child *ret_child,
 		    struct col_spawn_error *ret_err)
 {
-	struct spawn_fds f = {.stdio = {{-1, -1}, {-1, -1}, {-1, -1}}, .err = {-1, -1}};
+	struct spawn_fds f = { .stdio = { { -1, -1 }, { -1, -1 }, { -1, -1 } }, .err = { -1, -1 } };
 	struct col__spawn_ctx ctx;
 	struct col__spawn_report report;
 	int inline_slots[COL__SPAWN_INLINE_FDS * 2];

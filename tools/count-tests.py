@@ -4,8 +4,11 @@
 Every suite speaks TAP (Criterion with --tap, bats --tap), so each test is
 one 'ok' / 'not ok' line in its stdout. A meson test that failed without
 printing a single 'not ok' (it crashed, timed out, or never started)
-counts as one failure, so nothing is lost from the count. Exits 1 when
-anything failed or a log is missing.
+counts as one failure, so nothing is lost from the count. A sanitizer
+report anywhere in a test's output (AddressSanitizer, LeakSanitizer,
+UndefinedBehaviorSanitizer) is a failure too, even when the test process
+that printed it exited 0, as LeakSanitizer's reports in Criterion's worker
+processes do. Exits 1 when anything failed or a log is missing.
 """
 import json
 import re
@@ -14,6 +17,7 @@ import sys
 OK = re.compile(r"^ok\b(.*)$")
 NOT_OK = re.compile(r"^not ok\b")
 SKIP = re.compile(r"#\s*skip", re.IGNORECASE)
+SANITIZER = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:")
 
 
 def count(path):
@@ -37,6 +41,11 @@ def count(path):
             elif NOT_OK.match(line):
                 nok += 1
         failed += nok
+        reports = SANITIZER.findall(out + (t.get("stderr") or ""))
+        if reports:
+            print(f"count-tests: {t.get('name')}: {len(reports)} sanitizer report(s)",
+                  file=sys.stderr)
+            failed += len(reports)
         if t.get("result") not in ("OK", "SKIP", "EXPECTEDFAIL") and nok == 0:
             print(f"count-tests: {t.get('name')}: {t.get('result')} without a failing test line",
                   file=sys.stderr)

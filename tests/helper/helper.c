@@ -49,7 +49,7 @@
 #include "collie/fd.h"
 #include "banned.h"
 
-static void die(const char *what)
+static void __attribute__((noreturn)) die(const char *what)
 {
 	fprintf(stderr, "collie-test-helper: %s: %s\n", what, strerror(errno));
 	exit(99);

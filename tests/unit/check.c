@@ -50,8 +50,8 @@ int count_children(void)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = 0;
-	for (char *p = strtok_r(buf, " \n", &(char *){NULL}); p;
-	     p = strtok_r(NULL, " \n", &(char *){NULL}))
+	for (char *p = strtok_r(buf, " \n", &(char *){ NULL }); p;
+	     p = strtok_r(NULL, " \n", &(char *){ NULL }))
 		count++;
 	return count;
 }

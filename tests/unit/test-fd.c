@@ -31,7 +31,7 @@ Test(fd, flags_toggle)
 	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
 	cr_assert_eq(col_fd_set_nonblock(p[0], true), 0);
 	cr_assert(fcntl(p[0], F_GETFL) & O_NONBLOCK);
-	cr_assert_eq(col_fd_read(p[0], (char[4]){0}, 4), -EAGAIN);
+	cr_assert_eq(col_fd_read(p[0], (char[4]){ 0 }, 4), -EAGAIN);
 	cr_assert_eq(col_fd_set_nonblock(p[0], false), 0);
 	cr_assert_not(fcntl(p[0], F_GETFL) & O_NONBLOCK);
 	cr_assert_eq(col_fd_set_cloexec(p[1], false), 0);

@@ -87,7 +87,7 @@ static pid_t fork_exit(int code, int *ret_pidfd)
  */
 static pid_t start_helper(const char *const *args, int in, int out, int *ret_pidfd)
 {
-	const char *argv[16] = {helper_path()};
+	const char *argv[16] = { helper_path() };
 	sigset_t none;
 	pid_t pid;
 
@@ -167,7 +167,7 @@ Test(loop, fd_readable_writable_and_hangup)
 {
 	struct col_loop *loop = new_loop();
 	struct col_source *in, *out;
-	struct seen rin = {0}, rout = {0};
+	struct seen rin = { 0 }, rout = { 0 };
 	int p[2];
 	char c;
 
@@ -205,13 +205,14 @@ Test(loop, fd_disable_enable_and_set_events)
 {
 	struct col_loop *loop = new_loop();
 	struct col_source *in;
-	struct seen r = {0};
+	struct seen r = { 0 };
 	int p[2];
 
 	make_pipe(p);
 	cr_assert_eq(col_loop_add_fd(loop, p[0], EPOLLIN, on_fd, &r, &in), 0);
-	cr_assert_eq(col_loop_add_fd(loop, p[0], EPOLLIN, on_fd, &r, &(struct col_source *){NULL}),
-		     -EEXIST);
+	cr_assert_eq(
+		col_loop_add_fd(loop, p[0], EPOLLIN, on_fd, &r, &(struct col_source *){ NULL }),
+		-EEXIST);
 	cr_assert_eq(write(p[1], "x", 1), 1);
 
 	cr_assert_eq(col_source_set_enabled(in, false), 0);
@@ -236,7 +237,7 @@ Test(loop, signal_arrives_with_sender_and_mask_is_restored)
 {
 	struct col_loop *loop = new_loop();
 	struct col_source *usr1, *usr2;
-	struct seen r1 = {0}, r2 = {0};
+	struct seen r1 = { 0 }, r2 = { 0 };
 	sigset_t set;
 
 	/* SIGUSR2 was blocked before the loop touched it; it must stay so. */
@@ -269,7 +270,7 @@ Test(loop, disabled_signal_waits_pending)
 {
 	struct col_loop *loop = new_loop();
 	struct col_source *src;
-	struct seen r = {0};
+	struct seen r = { 0 };
 
 	cr_assert_eq(col_loop_add_signal(loop, SIGUSR1, on_signal, &r, &src), 0);
 	cr_assert_eq(col_source_set_enabled(src, false), 0);
@@ -287,8 +288,8 @@ Test(loop, signal_sources_are_checked)
 {
 	struct col_loop *loop = new_loop();
 	struct col_source *src, *other = NULL;
-	struct seen r = {0};
-	const int bad[] = {0, -1, SIGKILL, SIGSTOP, _NSIG, 1000};
+	struct seen r = { 0 };
+	const int bad[] = { 0, -1, SIGKILL, SIGSTOP, _NSIG, 1000 };
 
 	cr_assert_eq(col_loop_add_signal(loop, SIGUSR1, on_signal, &r, &src), 0);
 	cr_assert_eq(col_loop_add_signal(loop, SIGUSR1, on_signal, &r, &other), -EBUSY);
@@ -332,16 +333,16 @@ static void on_timer_log(struct col_source *src, uint64_t now, void *data)
 Test(loop, timers_fire_in_deadline_then_arm_order)
 {
 	struct col_loop *loop = new_loop();
-	struct timer_log log = {.loop = loop, .want = 7};
+	struct timer_log log = { .loop = loop, .want = 7 };
 	struct tagged t[7];
 	struct col_source *src[7];
 	/* Armed in this order: deadlines out of order, three equal ones. */
-	const uint64_t offset_ms[7] = {30, 10, 20, 40, 40, 40, 5};
-	const int expect[7] = {6, 1, 2, 0, 3, 4, 5};
+	const uint64_t offset_ms[7] = { 30, 10, 20, 40, 40, 40, 5 };
+	const int expect[7] = { 6, 1, 2, 0, 3, 4, 5 };
 	uint64_t base = col_now() + 5 * MSEC;
 
 	for (int i = 0; i < 7; i++) {
-		t[i] = (struct tagged){.log = &log, .tag = i};
+		t[i] = (struct tagged){ .log = &log, .tag = i };
 		cr_assert_eq(col_loop_add_timer(loop, base + offset_ms[i] * MSEC, 0, on_timer_log,
 						&t[i], &src[i]),
 			     0);
@@ -356,13 +357,13 @@ Test(loop, timers_fire_in_deadline_then_arm_order)
 Test(loop, rearming_at_the_same_deadline_goes_to_the_back)
 {
 	struct col_loop *loop = new_loop();
-	struct timer_log log = {.loop = loop, .want = 3};
+	struct timer_log log = { .loop = loop, .want = 3 };
 	struct tagged t[3];
 	struct col_source *src[3];
 	uint64_t at = col_now(); /* already due: all three fire in one batch */
 
 	for (int i = 0; i < 3; i++) {
-		t[i] = (struct tagged){.log = &log, .tag = i};
+		t[i] = (struct tagged){ .log = &log, .tag = i };
 		cr_assert_eq(col_loop_add_timer(loop, at, 0, on_timer_log, &t[i], &src[i]), 0);
 	}
 	cr_assert_eq(col_timer_set(src[0], at, 0), 0);
@@ -397,7 +398,7 @@ static void on_tick(struct col_source *src, uint64_t now, void *data)
 Test(loop, repeating_timer)
 {
 	struct col_loop *loop = new_loop();
-	struct ticker tk = {.loop = loop, .interval = 2 * MSEC};
+	struct ticker tk = { .loop = loop, .interval = 2 * MSEC };
 	struct col_source *src;
 
 	tk.start = col_now();
@@ -412,7 +413,7 @@ Test(loop, repeating_timer)
 Test(loop, missed_intervals_coalesce)
 {
 	struct col_loop *loop = new_loop();
-	struct seen r = {0};
+	struct seen r = { 0 };
 	struct col_source *src;
 
 	/* Ten intervals overdue: one callback, then the next deadline ahead. */
@@ -426,7 +427,7 @@ Test(loop, missed_intervals_coalesce)
 Test(loop, timer_rearm_disarm_and_disable)
 {
 	struct col_loop *loop = new_loop();
-	struct seen ra = {0}, rb = {0};
+	struct seen ra = { 0 }, rb = { 0 };
 	struct col_source *a, *b;
 	uint64_t now = col_now();
 
@@ -456,7 +457,7 @@ Test(loop, timer_rearm_disarm_and_disable)
 Test(loop, source_freed_by_another_callback_gets_none)
 {
 	struct col_loop *loop = new_loop();
-	struct seen r1 = {0}, r2 = {0}, rt1 = {0}, rt2 = {0};
+	struct seen r1 = { 0 }, r2 = { 0 }, rt1 = { 0 }, rt2 = { 0 };
 	struct col_source *s1, *s2, *t1, *t2;
 	int p1[2], p2[2];
 	uint64_t at = col_now();
@@ -496,7 +497,8 @@ Test(loop, source_freed_by_another_callback_gets_none)
 Test(loop, source_frees_itself)
 {
 	struct col_loop *loop = new_loop();
-	struct seen rf = {.free_self = true}, rs = {.free_self = true}, rt = {.free_self = true};
+	struct seen rf = { .free_self = true }, rs = { .free_self = true },
+		    rt = { .free_self = true };
 	struct col_source *f, *s, *t;
 	int p[2];
 
@@ -520,7 +522,7 @@ Test(loop, source_frees_itself)
 Test(loop, child_exit_is_reported_once)
 {
 	struct col_loop *loop = new_loop();
-	struct seen r = {0};
+	struct seen r = { 0 };
 	struct col_source *src;
 	int pidfd;
 	pid_t pid = fork_exit(3, &pidfd);
@@ -543,8 +545,8 @@ Test(loop, child_exit_is_reported_once)
 Test(loop, child_killed_by_signal)
 {
 	struct col_loop *loop = new_loop();
-	const char *args[] = {"pause", NULL};
-	struct seen r = {0};
+	const char *args[] = { "pause", NULL };
+	struct seen r = { 0 };
 	struct col_source *src;
 	int pidfd;
 	pid_t pid = start_helper(args, -1, -1, &pidfd);
@@ -564,8 +566,8 @@ Test(loop, child_killed_by_signal)
 Test(loop, child_reaped_elsewhere_has_no_status)
 {
 	struct col_loop *loop = new_loop();
-	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
-	struct seen r = {0};
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	struct seen r = { 0 };
 	struct col_source *src;
 	int pidfd;
 	pid_t pid;
@@ -620,9 +622,9 @@ static pid_t read_pid(int fd)
 Test(loop, reap_orphans_reaps_the_grandchild_and_routes_the_child)
 {
 	struct col_loop *loop = new_loop();
-	const char *args[] = {"double-fork", "wait-eof", "exit", "7", NULL};
-	struct orphans o = {0};
-	struct seen r = {0};
+	const char *args[] = { "double-fork", "wait-eof", "exit", "7", NULL };
+	struct orphans o = { 0 };
+	struct seen r = { 0 };
 	struct col_source *src;
 	int in[2], out[2], pidfd;
 	pid_t pid, grandchild;
@@ -662,8 +664,8 @@ Test(loop, reap_orphans_reaps_the_grandchild_and_routes_the_child)
 Test(loop, reap_orphans_keeps_a_disabled_childs_status)
 {
 	struct col_loop *loop = new_loop();
-	struct orphans o = {0};
-	struct seen r = {0};
+	struct orphans o = { 0 };
+	struct seen r = { 0 };
 	struct col_source *src;
 	struct pollfd pfd;
 	int pidfd;
@@ -678,7 +680,7 @@ Test(loop, reap_orphans_keeps_a_disabled_childs_status)
 
 	/* Once it has exited, the only event left is SIGCHLD: the sweep must
 	 * reap the zombie for the disabled source, without a callback. */
-	pfd = (struct pollfd){.fd = pidfd, .events = POLLIN};
+	pfd = (struct pollfd){ .fd = pidfd, .events = POLLIN };
 	cr_assert_eq(poll(&pfd, 1, -1), 1);
 	cr_assert_eq(run_once(loop, COL_USEC_INFINITY), 0);
 	cr_assert_eq(count_zombies_of(getpid()), 0, "the sweep left the zombie");
@@ -707,7 +709,7 @@ Test(loop, idle_loop_makes_no_wakeups)
 {
 	struct col_loop *loop = new_loop();
 	struct col_source *fd, *timer;
-	struct seen r = {0};
+	struct seen r = { 0 };
 	uint64_t start, took;
 	long before, after;
 	int p[2];
@@ -737,10 +739,10 @@ Test(loop, idle_loop_makes_no_wakeups)
 Test(loop, free_with_sources_attached_leaks_nothing)
 {
 	struct col_loop *loop = new_loop();
-	const char *args[] = {"pause", NULL};
+	const char *args[] = { "pause", NULL };
 	struct col_source *src;
 	struct col_status st;
-	struct seen r = {0};
+	struct seen r = { 0 };
 	int p[2], pidfd;
 	pid_t pid;
 
@@ -770,7 +772,7 @@ Test(loop, bad_arguments_are_refused)
 {
 	struct col_loop *loop = new_loop();
 	struct col_source *src = NULL;
-	struct seen r = {0};
+	struct seen r = { 0 };
 	int p[2], closed;
 
 	make_pipe(p);
@@ -815,7 +817,7 @@ Test(loop, one_child_source_per_pid)
 {
 	struct col_loop *loop = new_loop();
 	struct col_source *src;
-	struct seen r = {0};
+	struct seen r = { 0 };
 	int pidfd;
 	pid_t pid = fork_exit(0, &pidfd);
 
@@ -841,7 +843,7 @@ static void on_timer_exit(struct col_source *src, uint64_t now, void *data)
 Test(loop, run_returns_the_exit_code)
 {
 	struct col_loop *loop = new_loop();
-	struct seen r = {0};
+	struct seen r = { 0 };
 	struct col_source *src;
 
 	cr_assert_eq(col_loop_add_timer(loop, col_now() + MSEC, 0, on_timer_exit, &r, &src), 0);
@@ -856,9 +858,9 @@ Test(loop, run_returns_the_exit_code)
 Test(loop, loop_fd_is_readable_when_there_is_work)
 {
 	struct col_loop *loop = new_loop();
-	struct seen r = {0};
+	struct seen r = { 0 };
 	struct col_source *src;
-	struct pollfd pfd = {.fd = col_loop_fd(loop), .events = POLLIN};
+	struct pollfd pfd = { .fd = col_loop_fd(loop), .events = POLLIN };
 
 	cr_assert_geq(pfd.fd, 0);
 	cr_assert_eq(poll(&pfd, 1, 0), 0);

@@ -32,8 +32,8 @@ static void start(struct col_child *c, char **argv, bool pipe_in, bool pipe_out)
 
 Test(reap, exit_code_and_signal)
 {
-	char *exit3[] = {(char *)helper_path(), "exit", "3", NULL};
-	char *killed[] = {(char *)helper_path(), "kill-self", "KILL", NULL};
+	char *exit3[] = { (char *)helper_path(), "exit", "3", NULL };
+	char *killed[] = { (char *)helper_path(), "kill-self", "KILL", NULL };
 	struct col_child c;
 	struct col_status st;
 
@@ -56,7 +56,7 @@ Test(reap, exit_code_and_signal)
 
 Test(reap, nohang_while_running)
 {
-	char *argv[] = {(char *)helper_path(), "wait-eof", NULL};
+	char *argv[] = { (char *)helper_path(), "wait-eof", NULL };
 	struct col_child c;
 	struct col_status st;
 
@@ -82,19 +82,19 @@ Test(reap, bad_arguments)
 
 Test(reap, format_for_people)
 {
-	struct col_status st = {COL_STATUS_EXITED, 3, 1};
+	struct col_status st = { COL_STATUS_EXITED, 3, 1 };
 	char buf[64];
 
 	col_status_format(&st, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "exited 3");
-	st = (struct col_status){COL_STATUS_KILLED, SIGKILL, 1};
+	st = (struct col_status){ COL_STATUS_KILLED, SIGKILL, 1 };
 	col_status_format(&st, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "killed by SIGKILL");
-	st = (struct col_status){COL_STATUS_DUMPED, SIGSEGV, 1};
+	st = (struct col_status){ COL_STATUS_DUMPED, SIGSEGV, 1 };
 	col_status_format(&st, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "killed by SIGSEGV (core dumped)");
 	cr_assert_eq(col_status_exit_code(&st), 128 + SIGSEGV);
-	st = (struct col_status){COL_STATUS_KILLED, SIGRTMIN + 2, 1};
+	st = (struct col_status){ COL_STATUS_KILLED, SIGRTMIN + 2, 1 };
 	col_status_format(&st, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "killed by SIGRTMIN+2");
 	/* Truncation is safe and reports the wanted length. */
@@ -121,7 +121,7 @@ Test(reap, status_from_wait_decodes_waitpid)
 static void wait_sigchld(void)
 {
 	sigset_t set;
-	struct timespec ts = {10, 0};
+	struct timespec ts = { 10, 0 };
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -130,7 +130,7 @@ static void wait_sigchld(void)
 
 Test(reap, subreaper_reaps_an_orphaned_grandchild)
 {
-	char *argv[] = {(char *)helper_path(), "double-fork", "wait-eof", NULL};
+	char *argv[] = { (char *)helper_path(), "double-fork", "wait-eof", NULL };
 	struct col_child c;
 	struct col_status st;
 	sigset_t set;
@@ -154,7 +154,7 @@ Test(reap, subreaper_reaps_an_orphaned_grandchild)
 
 	/* Now the grandchild is ours. Let it die, and find it by peeking. */
 	cr_assert_eq(col_reap_peek(&zombie), 0, "a zombie before the grandchild died");
-	sigtimedwait(&set, NULL, &(struct timespec){0, 0}); /* the child's own SIGCHLD */
+	sigtimedwait(&set, NULL, &(struct timespec){ 0, 0 }); /* the child's own SIGCHLD */
 	c.stdio[0] = col_close(c.stdio[0]);
 	wait_sigchld();
 	cr_assert_eq(col_reap_peek(&zombie), 1);

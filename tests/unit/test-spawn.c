@@ -53,7 +53,7 @@ static int run_helper(struct col_spawn_opts *o, char *out, size_t len, ...)
 Test(spawn, missing_program_reports_enoent_synchronously)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
-	char *argv[] = {"/nonexistent/program", NULL};
+	char *argv[] = { "/nonexistent/program", NULL };
 	struct col_child c = COL_CHILD_INIT;
 	struct col_spawn_error err;
 
@@ -68,7 +68,7 @@ Test(spawn, missing_program_reports_enoent_synchronously)
 Test(spawn, missing_program_in_path_reports_enoent)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
-	char *argv[] = {"collie-no-such-program-anywhere", NULL};
+	char *argv[] = { "collie-no-such-program-anywhere", NULL };
 	struct col_child c;
 	struct col_spawn_error err;
 
@@ -92,7 +92,7 @@ Test(spawn, non_executable_file_reports_eacces)
 {
 	char dir[] = "/tmp/collie-spawn-XXXXXX", path[64];
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
-	char *argv[] = {path, NULL};
+	char *argv[] = { path, NULL };
 	struct col_child c;
 	struct col_spawn_error err;
 
@@ -110,8 +110,8 @@ Test(spawn, path_search_prefers_eacces_and_never_runs_a_shell)
 {
 	char dir[] = "/tmp/collie-spawn-XXXXXX", path[64], env_path[128];
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
-	char *argv[] = {"prog", NULL};
-	char *envp[] = {env_path, NULL};
+	char *argv[] = { "prog", NULL };
+	char *envp[] = { env_path, NULL };
 	struct col_child c;
 	struct col_spawn_error err;
 
@@ -134,8 +134,8 @@ Test(spawn, path_search_prefers_eacces_and_never_runs_a_shell)
 Test(spawn, path_search_uses_the_child_environment)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
-	char *argv[] = {"true", NULL};
-	char *envp[] = {"PATH=/usr/bin:/bin", NULL};
+	char *argv[] = { "true", NULL };
+	char *envp[] = { "PATH=/usr/bin:/bin", NULL };
 	struct col_child c;
 	struct col_status st;
 
@@ -222,7 +222,7 @@ Test(spawn, stdio_targets_may_swap_numbers)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	int out_pipe[2], err_pipe[2], saved1, saved2;
-	char *argv[4] = {(char *)helper_path(), "echo", "to-stdout", NULL};
+	char *argv[4] = { (char *)helper_path(), "echo", "to-stdout", NULL };
 	struct col_child c;
 	struct col_status st;
 	char buf[64];
@@ -235,8 +235,8 @@ Test(spawn, stdio_targets_may_swap_numbers)
 	dup2(out_pipe[1], 1);
 	dup2(err_pipe[1], 2);
 	o.argv = argv;
-	o.stdio[1] = (struct col_stdio){COL_STDIO_FD, 2};
-	o.stdio[2] = (struct col_stdio){COL_STDIO_FD, 1};
+	o.stdio[1] = (struct col_stdio){ COL_STDIO_FD, 2 };
+	o.stdio[2] = (struct col_stdio){ COL_STDIO_FD, 1 };
 	cr_assert_eq(col_spawn_start(&o, &c, NULL), 0);
 	dup2(saved1, 1);
 	dup2(saved2, 2);
@@ -289,7 +289,7 @@ Test(spawn, fds_opened_by_another_thread_during_spawn_do_not_leak)
 Test(spawn, stdin_and_stdout_pipes)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
-	char *argv[] = {(char *)helper_path(), "cat", NULL};
+	char *argv[] = { (char *)helper_path(), "cat", NULL };
 	struct col_child c;
 	struct col_status st;
 	char buf[64];
@@ -314,7 +314,7 @@ Test(spawn, stdin_and_stdout_pipes)
 Test(spawn, environment_given_or_inherited)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
-	char *envp[] = {"COLLIE_X=given", NULL};
+	char *envp[] = { "COLLIE_X=given", NULL };
 	char out[128];
 
 	setenv("COLLIE_X", "inherited", 1);
@@ -329,7 +329,7 @@ Test(spawn, environment_given_or_inherited)
 Test(spawn, cwd_and_bad_cwd)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
-	char *argv[] = {"/bin/true", NULL};
+	char *argv[] = { "/bin/true", NULL };
 	struct col_child c;
 	struct col_spawn_error err;
 	char out[256];
@@ -367,7 +367,7 @@ Test(spawn, process_group_and_session)
 Test(spawn, joins_an_existing_group)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
-	char *argv[] = {(char *)helper_path(), "wait-eof", NULL};
+	char *argv[] = { (char *)helper_path(), "wait-eof", NULL };
 	struct col_child leader;
 	struct col_status st;
 	char out[128];
@@ -391,7 +391,7 @@ Test(spawn, joins_an_existing_group)
 Test(spawn, umask_and_rlimits)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
-	struct col_rlimit rl = {RLIMIT_NOFILE, {123, 456}};
+	struct col_rlimit rl = { RLIMIT_NOFILE, { 123, 456 } };
 	char out[128];
 
 	o.flags = COL_SPAWN_SET_UMASK;
@@ -447,7 +447,7 @@ Test(spawn, no_new_privs)
 Test(spawn, privilege_drop_is_complete)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
-	gid_t groups[] = {65534, 100};
+	gid_t groups[] = { 65534, 100 };
 	char out[128];
 
 	if (geteuid() != 0)
@@ -469,7 +469,7 @@ Test(spawn, privilege_drop_is_complete)
 Test(spawn, privilege_change_failure_is_reported)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
-	char *argv[] = {"/bin/true", NULL};
+	char *argv[] = { "/bin/true", NULL };
 	struct col_child c;
 	struct col_spawn_error err;
 
@@ -491,7 +491,7 @@ static void *spawn_with_pdeathsig(void *p)
 {
 	struct pdeath_arg *a = p;
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
-	char *argv[] = {(char *)helper_path(), "pause", NULL};
+	char *argv[] = { (char *)helper_path(), "pause", NULL };
 
 	o.argv = argv;
 	o.pdeathsig = SIGTERM;
@@ -517,7 +517,7 @@ Test(spawn, parent_death_signal_follows_the_spawning_thread)
 Test(spawn, signal_through_pidfd)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
-	char *argv[] = {(char *)helper_path(), "pause", NULL};
+	char *argv[] = { (char *)helper_path(), "pause", NULL };
 	struct col_child c;
 	struct col_status st;
 
@@ -536,7 +536,7 @@ Test(spawn, signal_through_pidfd)
 
 Test(spawn, ten_thousand_children_leave_no_zombie_and_no_fd)
 {
-	char *argv[] = {"/bin/true", NULL};
+	char *argv[] = { "/bin/true", NULL };
 	int fds_before = col_fd_count();
 
 	for (int i = 0; i < 10000; i++) {
@@ -559,9 +559,9 @@ Test(spawn, ten_thousand_children_leave_no_zombie_and_no_fd)
 Test(spawn, bad_arguments_are_rejected_with_nothing_leaked)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
-	char *argv[] = {"/bin/true", NULL};
-	char *empty[] = {NULL};
-	int closed_fd = 900, fds_one[1] = {901};
+	char *argv[] = { "/bin/true", NULL };
+	char *empty[] = { NULL };
+	int closed_fd = 900, fds_one[1] = { 901 };
 	struct col_child c;
 	struct col_spawn_error err;
 
@@ -576,12 +576,12 @@ Test(spawn, bad_arguments_are_rejected_with_nothing_leaked)
 	o.flags = 1u << 30;
 	cr_assert_eq(col_spawn_start(&o, &c, &err), -EINVAL);
 	o.flags = 0;
-	o.stdio[1] = (struct col_stdio){COL_STDIO_FD, closed_fd};
+	o.stdio[1] = (struct col_stdio){ COL_STDIO_FD, closed_fd };
 	cr_assert_eq(col_spawn_start(&o, &c, &err), -EBADF);
 	cr_assert_eq(err.step, COL_SPAWN_STEP_NONE);
-	o.stdio[1] = (struct col_stdio){(enum col_stdio_kind)42, -1};
+	o.stdio[1] = (struct col_stdio){ (enum col_stdio_kind)42, -1 };
 	cr_assert_eq(col_spawn_start(&o, &c, &err), -EINVAL);
-	o.stdio[1] = (struct col_stdio){COL_STDIO_INHERIT, -1};
+	o.stdio[1] = (struct col_stdio){ COL_STDIO_INHERIT, -1 };
 	o.fds = fds_one;
 	o.n_fds = 1;
 	cr_assert_eq(col_spawn_start(&o, &c, &err), -EBADF);
