@@ -144,7 +144,7 @@ int col_loop_add_child(struct col_loop *loop, int pidfd, pid_t pid, col_child_fn
 	struct col_source *src;
 	int r;
 
-	if (!loop || !cb || !ret_src || pid <= 0)
+	if (!loop || !cb || pid <= 0)
 		return -EINVAL;
 	if (pidfd < 0 || pidfd_check(pidfd) < 0)
 		return -EBADF;

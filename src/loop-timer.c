@@ -156,7 +156,7 @@ int col_loop_add_timer(struct col_loop *loop, uint64_t at, uint64_t interval, co
 	struct col_source *src;
 	int r;
 
-	if (!loop || !cb || !ret_src)
+	if (!loop || !cb)
 		return -EINVAL;
 	r = heap_reserve(loop, loop->n_timers + 1);
 	if (r < 0)
@@ -168,7 +168,8 @@ int col_loop_add_timer(struct col_loop *loop, uint64_t at, uint64_t interval, co
 	src->timer.cb = cb;
 	loop->n_timers++;
 	col_timer_set(src, at, interval);
-	*ret_src = src;
+	if (ret_src)
+		*ret_src = src;
 	return 0;
 }
 

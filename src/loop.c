@@ -106,7 +106,8 @@ int col__source_watch(struct col_source *src, int fd, uint32_t events, struct co
 		source_discard(src);
 		return r;
 	}
-	*ret_src = src;
+	if (ret_src)
+		*ret_src = src;
 	return 0;
 }
 
@@ -185,7 +186,7 @@ int col_loop_add_fd(struct col_loop *loop, int fd, uint32_t events, col_fd_fn *c
 {
 	struct col_source *src;
 
-	if (!loop || !cb || !ret_src || (events & ~FD_EVENTS))
+	if (!loop || !cb || (events & ~FD_EVENTS))
 		return -EINVAL;
 	if (fd < 0)
 		return -EBADF;
@@ -259,7 +260,7 @@ int col_loop_add_signal(struct col_loop *loop, int signo, col_signal_fn *cb, voi
 	struct col_source *src;
 	int r;
 
-	if (!loop || !cb || !ret_src || !signal_valid(signo))
+	if (!loop || !cb || !signal_valid(signo))
 		return -EINVAL;
 	if (loop->signals[signo])
 		return -EBUSY;
@@ -277,7 +278,8 @@ int col_loop_add_signal(struct col_loop *loop, int signo, col_signal_fn *cb, voi
 	if (r < 0)
 		goto fail_unblock;
 	loop->signals[signo] = src;
-	*ret_src = src;
+	if (ret_src)
+		*ret_src = src;
 	return 0;
 fail_unblock:
 	if (!src->sig.was_blocked)

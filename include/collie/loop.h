@@ -21,8 +21,9 @@
  *  - Callbacks may add and free any source, including their own, and call
  *    col_loop_exit(); a source freed during dispatch never gets another
  *    callback. They may not run or free the loop itself.
- *  - Every col_loop_add_*() needs a callback and ret_src (-EINVAL
- *    otherwise) and writes *ret_src only on success.
+ *  - Every col_loop_add_*() needs a callback (-EINVAL otherwise) and
+ *    writes *ret_src only on success. ret_src may be NULL: the source then
+ *    lives until col_loop_free().
  *  - Signals are events, not handlers: col_loop_add_signal() blocks the
  *    signal in the calling thread (call it before starting threads, so all
  *    threads inherit the mask) and reads it from a signalfd. Children
