@@ -5,7 +5,7 @@
 
 BUILD ?= build
 MESON_OPTS ?=
-EXAMPLE ?= examples/hello/collie.cmd
+EXAMPLE ?= examples/pipeline/pipeline.cmd
 
 .PHONY: all build run check sanitize install clean bench
 

@@ -20,17 +20,17 @@ static const struct {
 	int signo;
 	const char *name;
 } signal_names[] = {
-	{ SIGHUP, "SIGHUP" },       { SIGINT, "SIGINT" },       { SIGQUIT, "SIGQUIT" },
-	{ SIGILL, "SIGILL" },       { SIGTRAP, "SIGTRAP" },     { SIGABRT, "SIGABRT" },
-	{ SIGBUS, "SIGBUS" },       { SIGFPE, "SIGFPE" },       { SIGKILL, "SIGKILL" },
-	{ SIGUSR1, "SIGUSR1" },     { SIGSEGV, "SIGSEGV" },     { SIGUSR2, "SIGUSR2" },
-	{ SIGPIPE, "SIGPIPE" },     { SIGALRM, "SIGALRM" },     { SIGTERM, "SIGTERM" },
-	{ SIGSTKFLT, "SIGSTKFLT" }, { SIGCHLD, "SIGCHLD" },     { SIGCONT, "SIGCONT" },
-	{ SIGSTOP, "SIGSTOP" },     { SIGTSTP, "SIGTSTP" },     { SIGTTIN, "SIGTTIN" },
-	{ SIGTTOU, "SIGTTOU" },     { SIGURG, "SIGURG" },       { SIGXCPU, "SIGXCPU" },
-	{ SIGXFSZ, "SIGXFSZ" },     { SIGVTALRM, "SIGVTALRM" }, { SIGPROF, "SIGPROF" },
-	{ SIGWINCH, "SIGWINCH" },   { SIGIO, "SIGIO" },         { SIGPWR, "SIGPWR" },
-	{ SIGSYS, "SIGSYS" },
+	{SIGHUP, "SIGHUP"},	  {SIGINT, "SIGINT"},	    {SIGQUIT, "SIGQUIT"},
+	{SIGILL, "SIGILL"},	  {SIGTRAP, "SIGTRAP"},	    {SIGABRT, "SIGABRT"},
+	{SIGBUS, "SIGBUS"},	  {SIGFPE, "SIGFPE"},	    {SIGKILL, "SIGKILL"},
+	{SIGUSR1, "SIGUSR1"},	  {SIGSEGV, "SIGSEGV"},	    {SIGUSR2, "SIGUSR2"},
+	{SIGPIPE, "SIGPIPE"},	  {SIGALRM, "SIGALRM"},	    {SIGTERM, "SIGTERM"},
+	{SIGSTKFLT, "SIGSTKFLT"}, {SIGCHLD, "SIGCHLD"},	    {SIGCONT, "SIGCONT"},
+	{SIGSTOP, "SIGSTOP"},	  {SIGTSTP, "SIGTSTP"},	    {SIGTTIN, "SIGTTIN"},
+	{SIGTTOU, "SIGTTOU"},	  {SIGURG, "SIGURG"},	    {SIGXCPU, "SIGXCPU"},
+	{SIGXFSZ, "SIGXFSZ"},	  {SIGVTALRM, "SIGVTALRM"}, {SIGPROF, "SIGPROF"},
+	{SIGWINCH, "SIGWINCH"},	  {SIGIO, "SIGIO"},	    {SIGPWR, "SIGPWR"},
+	{SIGSYS, "SIGSYS"},
 };
 
 /* Aliases accepted on input only. */
@@ -38,9 +38,9 @@ static const struct {
 	int signo;
 	const char *name;
 } signal_aliases[] = {
-	{ SIGIOT, "SIGIOT" },
-	{ SIGPOLL, "SIGPOLL" },
-	{ SIGCHLD, "SIGCLD" },
+	{SIGIOT, "SIGIOT"},
+	{SIGPOLL, "SIGPOLL"},
+	{SIGCHLD, "SIGCLD"},
 };
 
 const char *col_signal_name(int signo)
@@ -61,8 +61,9 @@ int col_signal_format(int signo, char *buf, size_t len)
 		return snprintf(buf, len, "%s", name);
 	if (signo >= SIGRTMIN && signo <= SIGRTMAX) {
 		if (signo - SIGRTMIN <= SIGRTMAX - signo)
-			return signo == SIGRTMIN ? snprintf(buf, len, "SIGRTMIN")
-						 : snprintf(buf, len, "SIGRTMIN+%d", signo - SIGRTMIN);
+			return signo == SIGRTMIN
+				       ? snprintf(buf, len, "SIGRTMIN")
+				       : snprintf(buf, len, "SIGRTMIN+%d", signo - SIGRTMIN);
 		return signo == SIGRTMAX ? snprintf(buf, len, "SIGRTMAX")
 					 : snprintf(buf, len, "SIGRTMAX-%d", SIGRTMAX - signo);
 	}

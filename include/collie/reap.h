@@ -39,8 +39,8 @@ enum col_status_kind {
 /* A decoded exit status. */
 struct col_status {
 	enum col_status_kind kind; /* exited, killed, or killed with core */
-	int code;                  /* exit code (0..255) or signal number */
-	pid_t pid;                 /* the pid that ended */
+	int code;		   /* exit code (0..255) or signal number */
+	pid_t pid;		   /* the pid that ended */
 };
 
 enum col_reap_flags {

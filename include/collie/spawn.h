@@ -52,91 +52,92 @@
 /* What the child gets as one of fds 0, 1, 2. */
 enum col_stdio_kind {
 	COL_STDIO_INHERIT = 0, /* the parent's fd of the same number (or /dev/null if closed) */
-	COL_STDIO_NULL,        /* /dev/null, opened read-write */
-	COL_STDIO_PIPE,        /* a new pipe; the parent's end is in col_child.stdio[i] */
-	COL_STDIO_FD,          /* the given fd (borrowed; duplicated into place) */
+	COL_STDIO_NULL,	       /* /dev/null, opened read-write */
+	COL_STDIO_PIPE,	       /* a new pipe; the parent's end is in col_child.stdio[i] */
+	COL_STDIO_FD,	       /* the given fd (borrowed; duplicated into place) */
 };
 
 struct col_stdio {
 	enum col_stdio_kind kind; /* see enum col_stdio_kind */
-	int fd;                   /* for COL_STDIO_FD: the fd to use (borrowed) */
+	int fd;			  /* for COL_STDIO_FD: the fd to use (borrowed) */
 };
 
 /* One resource limit to set in the child (setrlimit). */
 struct col_rlimit {
-	int resource;         /* RLIMIT_NOFILE, RLIMIT_NPROC, ... */
-	struct rlimit limit;  /* soft and hard limit */
+	int resource;	     /* RLIMIT_NOFILE, RLIMIT_NPROC, ... */
+	struct rlimit limit; /* soft and hard limit */
 };
 
 enum col_spawn_flags {
-	COL_SPAWN_SEARCH_PATH = 1 << 0,  /* look argv[0]/path up in PATH when it has no '/' */
-	COL_SPAWN_SETPGID = 1 << 1,      /* setpgid(0, opts.pgid): 0 = new group led by the child */
-	COL_SPAWN_SETSID = 1 << 2,       /* new session (and process group) led by the child */
-	COL_SPAWN_SET_UMASK = 1 << 3,    /* umask(opts.umask) */
-	COL_SPAWN_SET_UID = 1 << 4,      /* drop to opts.uid (real, effective, saved) */
-	COL_SPAWN_SET_GID = 1 << 5,      /* switch to opts.gid (real, effective, saved) */
-	COL_SPAWN_SET_GROUPS = 1 << 6,   /* setgroups(opts.n_groups, opts.groups) */
+	COL_SPAWN_SEARCH_PATH = 1 << 0,	 /* look argv[0]/path up in PATH when it has no '/' */
+	COL_SPAWN_SETPGID = 1 << 1,	 /* setpgid(0, opts.pgid): 0 = new group led by the child */
+	COL_SPAWN_SETSID = 1 << 2,	 /* new session (and process group) led by the child */
+	COL_SPAWN_SET_UMASK = 1 << 3,	 /* umask(opts.umask) */
+	COL_SPAWN_SET_UID = 1 << 4,	 /* drop to opts.uid (real, effective, saved) */
+	COL_SPAWN_SET_GID = 1 << 5,	 /* switch to opts.gid (real, effective, saved) */
+	COL_SPAWN_SET_GROUPS = 1 << 6,	 /* setgroups(opts.n_groups, opts.groups) */
 	COL_SPAWN_NO_NEW_PRIVS = 1 << 7, /* prctl(PR_SET_NO_NEW_PRIVS) */
 	COL_SPAWN_KEEP_SIGMASK = 1 << 8, /* child keeps the calling thread's signal mask */
-	COL_SPAWN_FOREGROUND = 1 << 9,   /* make the child's group the foreground of opts.tty_fd */
-	COL_SPAWN_USE_FORK = 1 << 10,    /* use plain fork() instead of clone(CLONE_VM|CLONE_VFORK) */
+	COL_SPAWN_FOREGROUND = 1 << 9,	 /* make the child's group the foreground of opts.tty_fd */
+	COL_SPAWN_USE_FORK = 1 << 10, /* use plain fork() instead of clone(CLONE_VM|CLONE_VFORK) */
 };
 
 /* Where a child's start failed; reported in struct col_spawn_error. */
 enum col_spawn_step {
-	COL_SPAWN_STEP_NONE = 0,   /* no failure / failure in the parent */
-	COL_SPAWN_STEP_SIGNALS,    /* resetting signal dispositions */
-	COL_SPAWN_STEP_SESSION,    /* setsid */
-	COL_SPAWN_STEP_PGID,       /* setpgid */
-	COL_SPAWN_STEP_TTY,        /* tcsetpgrp on opts.tty_fd */
-	COL_SPAWN_STEP_RLIMIT,     /* setrlimit */
-	COL_SPAWN_STEP_FDS,        /* arranging fds 0..n (dup, open /dev/null) */
-	COL_SPAWN_STEP_CLOSE_FDS,  /* closing every other fd */
-	COL_SPAWN_STEP_GROUPS,     /* setgroups */
-	COL_SPAWN_STEP_GID,        /* setresgid */
-	COL_SPAWN_STEP_UID,        /* setresuid */
-	COL_SPAWN_STEP_VERIFY,     /* the privilege drop did not hold */
-	COL_SPAWN_STEP_CWD,        /* chdir */
+	COL_SPAWN_STEP_NONE = 0,     /* no failure / failure in the parent */
+	COL_SPAWN_STEP_SIGNALS,	     /* resetting signal dispositions */
+	COL_SPAWN_STEP_SESSION,	     /* setsid */
+	COL_SPAWN_STEP_PGID,	     /* setpgid */
+	COL_SPAWN_STEP_TTY,	     /* tcsetpgrp on opts.tty_fd */
+	COL_SPAWN_STEP_RLIMIT,	     /* setrlimit */
+	COL_SPAWN_STEP_FDS,	     /* arranging fds 0..n (dup, open /dev/null) */
+	COL_SPAWN_STEP_CLOSE_FDS,    /* closing every other fd */
+	COL_SPAWN_STEP_GROUPS,	     /* setgroups */
+	COL_SPAWN_STEP_GID,	     /* setresgid */
+	COL_SPAWN_STEP_UID,	     /* setresuid */
+	COL_SPAWN_STEP_VERIFY,	     /* the privilege drop did not hold */
+	COL_SPAWN_STEP_CWD,	     /* chdir */
 	COL_SPAWN_STEP_NO_NEW_PRIVS, /* prctl(PR_SET_NO_NEW_PRIVS) */
-	COL_SPAWN_STEP_PDEATHSIG,  /* prctl(PR_SET_PDEATHSIG), or the parent already died */
-	COL_SPAWN_STEP_SIGMASK,    /* setting the signal mask */
-	COL_SPAWN_STEP_EXEC,       /* execve itself (ENOENT, EACCES, ENOEXEC, ...) */
+	COL_SPAWN_STEP_PDEATHSIG,    /* prctl(PR_SET_PDEATHSIG), or the parent already died */
+	COL_SPAWN_STEP_SIGMASK,	     /* setting the signal mask */
+	COL_SPAWN_STEP_EXEC,	     /* execve itself (ENOENT, EACCES, ENOEXEC, ...) */
 };
 
 /* Why col_spawn_start() failed. */
 struct col_spawn_error {
 	enum col_spawn_step step; /* which step; COL_SPAWN_STEP_NONE when the parent failed */
-	int error;                /* the positive errno (also returned negated) */
+	int error;		  /* the positive errno (also returned negated) */
 };
 
 /* Everything about the program to start. Initialise with COL_SPAWN_OPTS_INIT. */
 struct col_spawn_opts {
-	const char *path;          /* program to execute; NULL = argv[0] */
-	char *const *argv;         /* NULL-terminated, argv[0] required (borrowed) */
-	char *const *envp;         /* NULL-terminated environment; NULL = inherit environ */
-	const char *cwd;           /* directory to chdir to (after the uid change); NULL = stay */
+	const char *path;	   /* program to execute; NULL = argv[0] */
+	char *const *argv;	   /* NULL-terminated, argv[0] required (borrowed) */
+	char *const *envp;	   /* NULL-terminated environment; NULL = inherit environ */
+	const char *cwd;	   /* directory to chdir to (after the uid change); NULL = stay */
 	struct col_stdio stdio[3]; /* fds 0, 1, 2 */
-	const int *fds;            /* extra fds passed as 3, 4, ... in order (borrowed) */
-	size_t n_fds;              /* number of entries in fds */
-	pid_t pgid;                /* with COL_SPAWN_SETPGID: group to join, 0 = new */
-	int tty_fd;                /* with COL_SPAWN_FOREGROUND: the terminal */
-	mode_t umask;              /* with COL_SPAWN_SET_UMASK */
+	const int *fds;		   /* extra fds passed as 3, 4, ... in order (borrowed) */
+	size_t n_fds;		   /* number of entries in fds */
+	pid_t pgid;		   /* with COL_SPAWN_SETPGID: group to join, 0 = new */
+	int tty_fd;		   /* with COL_SPAWN_FOREGROUND: the terminal */
+	mode_t umask;		   /* with COL_SPAWN_SET_UMASK */
 	const sigset_t *sigmask;   /* mask for the child; NULL = empty (see KEEP_SIGMASK) */
 	const struct col_rlimit *rlimits; /* limits to set (borrowed) */
-	size_t n_rlimits;          /* number of entries in rlimits */
-	uid_t uid;                 /* with COL_SPAWN_SET_UID */
-	gid_t gid;                 /* with COL_SPAWN_SET_GID */
-	const gid_t *groups;       /* with COL_SPAWN_SET_GROUPS (borrowed; may be NULL if n_groups 0) */
-	size_t n_groups;           /* number of supplementary groups */
-	int pdeathsig;             /* signal the child gets when the spawning thread dies; 0 = none */
-	unsigned flags;            /* enum col_spawn_flags */
+	size_t n_rlimits;		  /* number of entries in rlimits */
+	uid_t uid;			  /* with COL_SPAWN_SET_UID */
+	gid_t gid;			  /* with COL_SPAWN_SET_GID */
+	const gid_t *groups; /* with COL_SPAWN_SET_GROUPS (borrowed; may be NULL if n_groups 0) */
+	size_t n_groups;     /* number of supplementary groups */
+	int pdeathsig;	     /* signal the child gets when the spawning thread dies; 0 = none */
+	unsigned flags;	     /* enum col_spawn_flags */
 };
 
-#define COL_SPAWN_OPTS_INIT                                                                        \
-	{                                                                                          \
-		.stdio = { { COL_STDIO_INHERIT, -1 }, { COL_STDIO_INHERIT, -1 },                   \
-			   { COL_STDIO_INHERIT, -1 } },                                            \
-		.tty_fd = -1, .umask = 022,                                                        \
+#define COL_SPAWN_OPTS_INIT                         \
+	{                                           \
+		.stdio = {{COL_STDIO_INHERIT, -1},  \
+			  {COL_STDIO_INHERIT, -1},  \
+			  {COL_STDIO_INHERIT, -1}}, \
+		.tty_fd = -1, .umask = 022,         \
 	}
 
 /* A started child. Release with col_child_release(). */
@@ -146,9 +147,9 @@ struct col_child {
 	int stdio[3]; /* owned: parent's end of each COL_STDIO_PIPE, else -1 */
 };
 
-#define COL_CHILD_INIT                                                                             \
-	{                                                                                          \
-		.pid = 0, .pidfd = -1, .stdio = { -1, -1, -1 }                                      \
+#define COL_CHILD_INIT                                         \
+	{                                                      \
+		.pid = 0, .pidfd = -1, .stdio = { -1, -1, -1 } \
 	}
 
 /*

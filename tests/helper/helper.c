@@ -16,6 +16,7 @@
  *   print-fds         print the open fds, ascending, space separated
  *   print-sigmask     print the blocked-signal mask (hex, /proc SigBlk)
  *   print-sigign      print the ignored-signal mask (hex, /proc SigIgn)
+ *   print-status F    print field F of /proc/self/status (NoNewPrivs, ...)
  *   print-ids         print "ruid euid suid rgid egid sgid groups..."
  *   print-pgid        print "pid pgid sid"
  *   print-cwd         print the working directory
@@ -223,6 +224,11 @@ static int step(char **argv, int argc)
 		print_status_field("SigBlk");
 	} else if (strcmp(s, "print-sigign") == 0) {
 		print_status_field("SigIgn");
+	} else if (strcmp(s, "print-status") == 0) {
+		if (!a)
+			die("print-status needs a field");
+		print_status_field(a);
+		return 2;
 	} else if (strcmp(s, "print-ids") == 0) {
 		print_ids();
 	} else if (strcmp(s, "print-pgid") == 0) {

@@ -50,7 +50,8 @@ int count_children(void)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = 0;
-	for (char *p = strtok_r(buf, " \n", &(char *){ NULL }); p; p = strtok_r(NULL, " \n", &(char *){ NULL }))
+	for (char *p = strtok_r(buf, " \n", &(char *){NULL}); p;
+	     p = strtok_r(NULL, " \n", &(char *){NULL}))
 		count++;
 	return count;
 }
@@ -98,6 +99,24 @@ size_t read_all(int fd, char *buf, size_t len)
 			break;
 		got += (size_t)n;
 		if (got == len - 1)
+			break;
+	}
+	buf[got] = 0;
+	return got;
+}
+
+size_t read_line(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+
+	cr_assert_gt(len, 0);
+	while (got < len - 1) {
+		ssize_t n = col_fd_read(fd, buf + got, 1);
+
+		cr_assert_geq(n, 0, "read: %s", strerror((int)-n));
+		if (n == 0)
+			break;
+		if (buf[got++] == '\n')
 			break;
 	}
 	buf[got] = 0;

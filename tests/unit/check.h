@@ -30,4 +30,8 @@ int count_zombies_of(pid_t ppid);
  * the byte count. Asserts on errors. */
 size_t read_all(int fd, char *buf, size_t len);
 
+/* Read fd up to and including the first newline (or EOF) into buf,
+ * NUL-terminated. Returns the byte count. Asserts on errors. */
+size_t read_line(int fd, char *buf, size_t len);
+
 #endif

@@ -38,8 +38,8 @@ Test(sig, parse_accepts_the_usual_spellings)
 
 Test(sig, parse_rejects_what_is_not_a_signal)
 {
-	const char *bad[] = { "", "0", "-1", "TERMX", "SIG", "RTMIN-1", "RTMAX+1",
-			      "RTMIN+999", "15x", "100000", " TERM" };
+	const char *bad[] = {"",	"0",	     "-1",  "TERMX",  "SIG",  "RTMIN-1",
+			     "RTMAX+1", "RTMIN+999", "15x", "100000", " TERM"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(col_signal_parse(bad[i]), -EINVAL, "accepted '%s'", bad[i]);
