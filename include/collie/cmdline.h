@@ -42,11 +42,12 @@
  *    ${NAME?word} ${NAME:?word}  an error "NAME: word" if unset (: or empty)
  *    word may hold quotes and expansions. A $ followed by anything else
  *    (a blank, /, :, the end) is a literal $.
- *  - Field splitting, as in sh with the default IFS: the result of an
- *    unquoted expansion in an argument is split at blanks, and an unquoted
- *    expansion that yields nothing yields no argument; "$X" is always one
- *    argument. The result of an expansion is never parsed again: quotes,
- *    operators, patterns and $ in a variable's value are plain characters.
+ *  - Field splitting, as in sh with the default IFS (plus carriage
+ *    return): the result of an unquoted expansion in an argument is split
+ *    at blanks, and an unquoted expansion that yields nothing yields no
+ *    argument; "$X" is always one argument. The result of an expansion is
+ *    never parsed again: quotes, operators, patterns and $ in a
+ *    variable's value are plain characters.
  *    (Assignment values and file names are expanded but never split.)
  *  - Assignments: words of the form NAME=value before the program name
  *    are added to that command's environment (replacing NAME there). They
@@ -231,7 +232,7 @@ struct col_cmdline_run_opts {
 
 /* Why col_cmdline_start() failed. */
 struct col_cmdline_run_error {
-	size_t command;		  /* 0-based index of the command that failed to start */
+	size_t command;		  /* 0-based index of the failed command; SIZE_MAX: none */
 	enum col_spawn_step step; /* the spawn step that failed; NONE when the parent failed */
 	int error;		  /* the positive errno (also returned negated) */
 	char message[512];	  /* "command 2 of 3 (nosuch): exec: No such file or directory" */
@@ -269,8 +270,8 @@ struct col_pipeline {
  *
  * Redirection files are opened by the calling process, with its
  * credentials, relative to base->cwd when set, close-on-exec and
- * O_NOCTTY, created with mode 0666 minus base->umask when base sets
- * COL_SPAWN_SET_UMASK (else minus the caller's umask). A COL_STDIO_PIPE
+ * O_NOCTTY, created with mode 0666 minus the caller's umask and, when
+ * base sets COL_SPAWN_SET_UMASK, minus base->umask too. A COL_STDIO_PIPE
  * in opts->stdio makes one pipe whose parent end lands in
  * ret->stdio[i] (for stderr, shared by every command).
  *
