@@ -53,7 +53,8 @@ static bool is_keyword(const char *s, size_t n)
 	return false;
 }
 
-static int vfail(struct col__parser *p, size_t at, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static int vfail(struct col__parser *p, size_t at,
+						       const char *fmt, va_list ap)
 {
 	if (p->error)
 		return p->error;
