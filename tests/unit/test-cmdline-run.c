@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "collie/reap.h"
 #include "collie/spawn.h"
 #include "check.h"
+#include "banned.h"
 
 static char tmpdir[64];
 
@@ -88,6 +90,7 @@ static void run(const char *text, const struct col_spawn_opts *base, unsigned fl
 	struct col_cmdline_run_error err;
 	struct col_pipeline pl = COL_PIPELINE_INIT;
 	struct col_cmdline *cl = parse(text);
+	int fds = col_fd_count();
 
 	if (base)
 		b = *base;
@@ -103,6 +106,9 @@ static void run(const char *text, const struct col_spawn_opts *base, unsigned fl
 	read_all(pl.stdio[2], res->err, sizeof(res->err));
 	cr_assert_eq(col_pipeline_wait(&pl, &res->st), 0);
 	col_pipeline_release(&pl);
+	/* Checked here too: Criterion does not fail a test whose .fini check fails. */
+	cr_assert_eq(col_fd_count(), fds, "'%s' left an fd open", text);
+	cr_assert_eq(count_children(), 0, "'%s' left a child", text);
 }
 
 /* Run text and require exit 0 with nothing on stderr; return its stdout. */
@@ -421,17 +427,83 @@ Test(cmdline_run, bad_options_are_rejected_before_anything_starts)
 	ro.stdio[1] = (struct col_stdio){COL_STDIO_PIPE, -1};
 	ro.stdio[2] = (struct col_stdio){(enum col_stdio_kind)42, -1};
 	cr_assert_eq(col_cmdline_start(cl, &ro, &pl, &err), -EINVAL);
+	cr_assert_str_eq(err.message, "the pipeline's stderr: bad kind 42");
 	ro.stdio[2] = (struct col_stdio){COL_STDIO_INHERIT, -1};
 	base.flags = COL_SPAWN_SETSID;
 	ro.base = &base;
 	cr_assert_eq(col_cmdline_start(cl, &ro, &pl, &err), -EINVAL);
-	cr_assert(strstr(err.message, "COL_SPAWN_SETSID is for a single command"));
+	cr_assert_str_eq(err.message, "COL_SPAWN_SETSID is for a single command: the commands of a "
+				      "pipeline share one process group");
 	base.flags = 0;
 	base.cwd = "/nonexistent/dir";
 	cr_assert_eq(col_cmdline_start(cl, &ro, &pl, &err), -ENOENT);
 	cr_assert_eq(err.step, COL_SPAWN_STEP_CWD);
+	cr_assert_str_eq(err.message,
+			 "cannot open the directory /nonexistent/dir: No such file or directory");
 	col_cmdline_free(cl);
 	cr_assert_eq(count_children(), 0);
+}
+
+/* Make the next fd this process opens fail with EMFILE; returns the old limit. */
+static struct rlimit no_more_fds(void)
+{
+	int lowest = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	struct rlimit old, rl;
+
+	cr_assert_geq(lowest, 0);
+	close(lowest);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	rl = old;
+	rl.rlim_cur = (rlim_t)lowest;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	return old;
+}
+
+Test(cmdline_run, running_out_of_fds_is_reported)
+{
+	struct col_cmdline_run_opts ro = COL_CMDLINE_RUN_OPTS_INIT;
+	struct col_cmdline_run_error err;
+	struct col_pipeline pl = COL_PIPELINE_INIT;
+	struct col_cmdline *cl = parse("\"$H\" exit 0 | \"$H\" exit 0");
+	char want[512];
+	struct rlimit old = no_more_fds();
+
+	cr_assert_eq(col_cmdline_start(cl, &ro, &pl, &err), -EMFILE);
+	snprintf(want, sizeof(want), "command 1 of 2 (%s): pipe: Too many open files",
+		 helper_path());
+	cr_assert_str_eq(err.message, want);
+	ro.stdio[1].kind = COL_STDIO_PIPE;
+	cr_assert_eq(col_cmdline_start(cl, &ro, &pl, &err), -EMFILE);
+	cr_assert_eq(err.command, SIZE_MAX);
+	cr_assert_str_eq(err.message, "pipe for the pipeline's stdout: Too many open files");
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0); /* for the leak checks */
+	col_cmdline_free(cl);
+}
+
+/* The runner does not trust a pipeline it did not parse. */
+Test(cmdline_run, a_hand_built_pipeline_is_checked_too)
+{
+	char *argv[] = {"true", NULL}, *none[] = {NULL};
+	struct col_cmdline_redir rd = {COL_CMDLINE_REDIR_DUP_WRITE, 1, 7, NULL, 0};
+	struct col_cmdline_cmd cmd = {argv, 1, none, 0, &rd, 1, 0};
+	struct col_cmdline cl = {&cmd, 1};
+	struct col_cmdline_run_opts ro = COL_CMDLINE_RUN_OPTS_INIT;
+	struct col_cmdline_run_error err;
+	struct col_pipeline pl = COL_PIPELINE_INIT;
+
+	cr_assert_eq(col_cmdline_start(&cl, &ro, &pl, &err), -EBADF);
+	cr_assert_str_eq(err.message, "command 1 of 1 (true): fd 7 is not open");
+	rd = (struct col_cmdline_redir){COL_CMDLINE_REDIR_DUP_WRITE, 4, 1, NULL, 0};
+	cr_assert_eq(col_cmdline_start(&cl, &ro, &pl, &err), -EINVAL);
+	cr_assert_str_eq(
+		err.message,
+		"command 1 of 1 (true): fd 3 is not redirected: extra fds must be 3, 4, ...");
+	rd = (struct col_cmdline_redir){COL_CMDLINE_REDIR_DUP_WRITE, 300, 1, NULL, 0};
+	cr_assert_eq(col_cmdline_start(&cl, &ro, &pl, &err), -EINVAL);
+	cr_assert_str_eq(err.message, "command 1 of 1 (true): bad fd 300");
+	cl.n_cmds = 0;
+	cr_assert_eq(col_cmdline_start(&cl, &ro, &pl, &err), -EINVAL);
+	cr_assert_str_eq(err.message, "invalid arguments");
 }
 
 Test(cmdline_run, a_single_command_may_lead_a_new_session)

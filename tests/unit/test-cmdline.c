@@ -15,6 +15,7 @@
 
 #include "collie/cmdline.h"
 #include "check.h"
+#include "banned.h"
 
 TestSuite(cmdline, .init = check_setup, .fini = check_teardown, .timeout = 30);
 
