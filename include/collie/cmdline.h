@@ -190,8 +190,8 @@ COL_API void col_cmdline_free(struct col_cmdline *cl);
  * redirection with its fd written out ("sort -r 2>&1 | head -n 1
  * 1>'out file'"). Meant for showing the effective command (`collie
  * check`). Always NUL-terminates when len > 0 and truncates to fit.
- * Returns the length it wanted, as snprintf(), or -EINVAL for a NULL cl
- * or a NULL buf with len > 0.
+ * Returns the length it wanted, as snprintf(), -EINVAL for a NULL cl or
+ * a NULL buf with len > 0, or -EOVERFLOW when that length passes INT_MAX.
  */
 COL_API int col_cmdline_format(const struct col_cmdline *cl, char *buf, size_t len);
 
