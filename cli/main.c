@@ -1,4 +1,63 @@
-int main(void)
+/*
+ * main.c - the collie command: dispatch to a subcommand.
+ *
+ * Every subcommand lives in its own file and uses only libcollie's public
+ * API; this file knows their names and nothing else.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "banned.h"
+
+#ifndef COLLIE_VERSION
+#define COLLIE_VERSION "unknown"
+#endif
+
+static const char usage_text[] =
+	"usage: collie COMMAND [ARGS...]\n"
+	"\n"
+	"Commands:\n"
+	"  run [--pipefail] [--] COMMAND-LINE\n"
+	"  run [--pipefail] --file FILE\n"
+	"                 run a command line in collie's command language (quoting,\n"
+	"                 $VAR, VAR=value, pipelines, redirections; no shell) and exit\n"
+	"                 with its status\n"
+	"  version        print the version\n"
+	"  help           print this help\n"
+	"\n"
+	"See collie(1).\n";
+
+void cli_error(const char *fmt, ...)
 {
-	return 0;
+	va_list ap;
+
+	fputs("collie: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd) {
+		fputs(usage_text, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		fputs(usage_text, stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("collie %s\n", COLLIE_VERSION);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(cmd, "run") == 0)
+		return cli_run(argc - 1, argv + 1);
+	cli_error("unknown command '%s'; try 'collie help'", cmd);
+	return CLI_EXIT_USAGE;
 }

@@ -1,0 +1,23 @@
+/*
+ * cli.h - what the subcommands of the collie command share.
+ *
+ * Exit codes (STYLE.md rule 10): 0 success, 1 runtime failure, 2 usage,
+ * a child's code or 128+signal when reporting a child, 126/127 when a
+ * program could not be executed / found.
+ */
+#ifndef COLLIE_CLI_H
+#define COLLIE_CLI_H
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAILURE 1
+#define CLI_EXIT_USAGE 2
+#define CLI_EXIT_CANNOT_EXEC 126
+#define CLI_EXIT_NOT_FOUND 127
+
+/* Print "collie: " and the formatted message on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* collie run: parse a command line with the command language and run it. */
+int cli_run(int argc, char **argv);
+
+#endif

@@ -1,0 +1,108 @@
+#!/usr/bin/env bats
+# collie run: the command language from the command line, as a user runs it.
+
+setup() {
+	TMP="$(mktemp -d)"
+}
+
+teardown() {
+	rm -rf "$TMP"
+}
+
+@test "a pipeline prints its last command's output" {
+	run "$COLLIE" run "printf 'b\na\n' | sort | head -n 1"
+	[ "$status" -eq 0 ]
+	[ "$output" = "a" ]
+}
+
+@test "the bundled example runs" {
+	run "$COLLIE" run --file "$BATS_TEST_DIRNAME/../../examples/pipeline/pipeline.cmd"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "apple ("*"'s first fruit)" ]]
+}
+
+@test "exit code of the last command is collie's" {
+	run "$COLLIE" run "$COLLIE_TEST_HELPER exit 3"
+	[ "$status" -eq 3 ]
+	run "$COLLIE" run "$COLLIE_TEST_HELPER exit 3 | $COLLIE_TEST_HELPER exit 0"
+	[ "$status" -eq 0 ]
+}
+
+@test "--pipefail reports the rightmost failure" {
+	run "$COLLIE" run --pipefail "$COLLIE_TEST_HELPER exit 3 | $COLLIE_TEST_HELPER exit 0"
+	[ "$status" -eq 3 ]
+}
+
+@test "a command killed by a signal gives 128+N" {
+	run "$COLLIE" run "$COLLIE_TEST_HELPER kill-self KILL"
+	[ "$status" -eq 137 ]
+}
+
+@test "redirections write files, no shell involved" {
+	run "$COLLIE" run "$COLLIE_TEST_HELPER echo out echo-err err > $TMP/o 2>&1"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$TMP/o")" = "$(printf 'out\nerr')" ]
+}
+
+@test "variables expand from collie's environment" {
+	COLLIE_GREETING="hello there" run "$COLLIE" run 'printf "%s\n" "$COLLIE_GREETING"'
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello there" ]
+}
+
+@test "shell syntax is rejected with the column and a way out" {
+	run "$COLLIE" run "echo a && echo b"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"column 8"* ]]
+	[[ "$output" == *"shell"* ]]
+}
+
+@test "a missing program exits 127 and names it" {
+	run "$COLLIE" run "collie-no-such-program arg"
+	[ "$status" -eq 127 ]
+	[[ "$output" == *"collie-no-such-program"* ]]
+}
+
+@test "a file that is not executable exits 126" {
+	printf 'not a program\n' > "$TMP/prog"
+	chmod 644 "$TMP/prog"
+	run "$COLLIE" run "$TMP/prog"
+	[ "$status" -eq 126 ]
+}
+
+@test "SIGTERM to collie reaches the whole pipeline" {
+	mkfifo "$TMP/fifo"
+	"$COLLIE" run "$COLLIE_TEST_HELPER echo started pause | $COLLIE_TEST_HELPER cat" \
+		> "$TMP/fifo" &
+	pid=$!
+	read -r line < "$TMP/fifo"
+	[ "$line" = "started" ]
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	# The whole group got it, so the last command (cat) was killed too.
+	[ "$status" -eq 143 ]
+	! kill -0 "$pid" 2>/dev/null
+}
+
+@test "usage errors exit 2" {
+	run "$COLLIE" run
+	[ "$status" -eq 2 ]
+	run "$COLLIE" run a b
+	[ "$status" -eq 2 ]
+	run "$COLLIE" no-such-command
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"unknown command 'no-such-command'"* ]]
+	run "$COLLIE" run --file "$TMP/missing"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"$TMP/missing"* ]]
+}
+
+@test "version and help" {
+	run "$COLLIE" version
+	[ "$status" -eq 0 ]
+	[[ "$output" == "collie "* ]]
+	run "$COLLIE" help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"run"* ]]
+}
