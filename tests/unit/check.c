@@ -25,8 +25,8 @@ void check_teardown(void)
 {
 	int fds = col_fd_count();
 
-	cr_expect_eq(fds, fds_at_setup, "fd leak: %d open at start, %d at end", fds_at_setup, fds);
-	cr_expect_eq(count_children(), 0, "the test left a child (running or zombie)");
+	cr_assert_eq(fds, fds_at_setup, "fd leak: %d open at start, %d at end", fds_at_setup, fds);
+	cr_assert_eq(count_children(), 0, "the test left a child (running or zombie)");
 }
 
 const char *helper_path(void)

@@ -31,7 +31,6 @@ static char tmpdir[64];
 
 static void setup(void)
 {
-	check_setup();
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/collie-cmdline-XXXXXX");
 	cr_assert_not_null(mkdtemp(tmpdir));
 }
@@ -54,7 +53,6 @@ static void teardown(void)
 {
 	remove_files();
 	rmdir(tmpdir);
-	check_teardown();
 }
 
 TestSuite(cmdline_run, .init = setup, .fini = teardown, .timeout = 30);
@@ -63,7 +61,7 @@ TestSuite(cmdline_run, .init = setup, .fini = teardown, .timeout = 30);
 static struct col_cmdline *parse(const char *text)
 {
 	static char path[4096], helper[4096];
-	char *env[] = {path, helper, NULL};
+	char *env[] = { path, helper, NULL };
 	struct col_cmdline *cl = NULL;
 	struct col_cmdline_error err;
 	const char *p = getenv("PATH");
@@ -146,14 +144,14 @@ static void write_file(const char *name, const char *text)
 	close(fd);
 }
 
-Test(cmdline_run, printf_sort_head_prints_a)
+TEST_NOLEAK(cmdline_run, printf_sort_head_prints_a)
 {
 	struct result res;
 
 	cr_assert_str_eq(run_ok("printf 'b\\na\\n' | sort | head -n 1", &res), "a\n");
 }
 
-Test(cmdline_run, stdin_pipe_feeds_the_first_command)
+TEST_NOLEAK(cmdline_run, stdin_pipe_feeds_the_first_command)
 {
 	struct col_cmdline_run_opts ro = COL_CMDLINE_RUN_OPTS_INIT;
 	struct col_pipeline pl = COL_PIPELINE_INIT;
@@ -174,7 +172,7 @@ Test(cmdline_run, stdin_pipe_feeds_the_first_command)
 	col_pipeline_release(&pl);
 }
 
-Test(cmdline_run, every_command_is_in_one_new_process_group)
+TEST_NOLEAK(cmdline_run, every_command_is_in_one_new_process_group)
 {
 	struct col_cmdline_run_opts ro = COL_CMDLINE_RUN_OPTS_INIT;
 	struct col_pipeline pl = COL_PIPELINE_INIT;
@@ -206,10 +204,10 @@ Test(cmdline_run, every_command_is_in_one_new_process_group)
 	col_pipeline_release(&pl);
 }
 
-Test(cmdline_run, expansion_and_assignments_reach_the_program)
+TEST_NOLEAK(cmdline_run, expansion_and_assignments_reach_the_program)
 {
 	struct col_spawn_opts base = COL_SPAWN_OPTS_INIT;
-	char *envp[] = {"PATH=/usr/bin:/bin", "KEEP=kept", "FOO=base", NULL};
+	char *envp[] = { "PATH=/usr/bin:/bin", "KEEP=kept", "FOO=base", NULL };
 	struct result res;
 
 	base.envp = envp;
@@ -226,7 +224,7 @@ Test(cmdline_run, expansion_and_assignments_reach_the_program)
 	cr_assert_str_eq(res.out, "base\n");
 }
 
-Test(cmdline_run, an_assigned_path_is_where_the_program_is_looked_up)
+TEST_NOLEAK(cmdline_run, an_assigned_path_is_where_the_program_is_looked_up)
 {
 	struct col_cmdline_run_opts ro = COL_CMDLINE_RUN_OPTS_INIT;
 	struct col_cmdline_run_error err;
@@ -254,39 +252,39 @@ struct redir_case {
 
 static const struct redir_case redir_cases[] = {
 	/* > truncates, >> appends, >| is >, quoted names. */
-	{"out", "0123456789", "printf hello >out", "", "", {"out"}, {"hello"}},
-	{"log", "1", "printf 2 1>>log", "", "", {"log"}, {"12"}},
-	{"log", "1", "printf 2 >>log", "", "", {"log"}, {"12"}},
-	{"log", "old", "printf x >|log", "", "", {"log"}, {"x"}},
-	{NULL, NULL, "printf q > \"with space\"", "", "", {"with space"}, {"q"}},
+	{ "out", "0123456789", "printf hello >out", "", "", { "out" }, { "hello" } },
+	{ "log", "1", "printf 2 1>>log", "", "", { "log" }, { "12" } },
+	{ "log", "1", "printf 2 >>log", "", "", { "log" }, { "12" } },
+	{ "log", "old", "printf x >|log", "", "", { "log" }, { "x" } },
+	{ NULL, NULL, "printf q > \"with space\"", "", "", { "with space" }, { "q" } },
 	/* < and <> read; <> creates and does not truncate. */
-	{"in", "data\n", "cat <in", "data\n", "", {NULL}, {NULL}},
-	{"in", "data\n", "cat 0<in", "data\n", "", {NULL}, {NULL}},
-	{"in", "data\n", "cat <>in", "data\n", "", {NULL}, {NULL}},
-	{"rw", "abcdef", "printf XY 1<>rw", "", "", {"rw"}, {"XYcdef"}},
-	{NULL, NULL, "printf new 1<>created", "", "", {"created"}, {"new"}},
+	{ "in", "data\n", "cat <in", "data\n", "", { NULL }, { NULL } },
+	{ "in", "data\n", "cat 0<in", "data\n", "", { NULL }, { NULL } },
+	{ "in", "data\n", "cat <>in", "data\n", "", { NULL }, { NULL } },
+	{ "rw", "abcdef", "printf XY 1<>rw", "", "", { "rw" }, { "XYcdef" } },
+	{ NULL, NULL, "printf new 1<>created", "", "", { "created" }, { "new" } },
 	/* stderr: 2>file, 2>&1, >&2, and 2>&1 into the pipe to the next command. */
-	{NULL, NULL, "\"$H\" echo-err oops 2>err", "", "", {"err"}, {"oops\n"}},
-	{NULL, NULL, "\"$H\" echo-err e 2>&1", "e\n", "", {NULL}, {NULL}},
-	{NULL, NULL, "\"$H\" echo o >&2", "", "o\n", {NULL}, {NULL}},
-	{NULL, NULL, "\"$H\" echo-err e 2>&1 | \"$H\" cat", "e\n", "", {NULL}, {NULL}},
+	{ NULL, NULL, "\"$H\" echo-err oops 2>err", "", "", { "err" }, { "oops\n" } },
+	{ NULL, NULL, "\"$H\" echo-err e 2>&1", "e\n", "", { NULL }, { NULL } },
+	{ NULL, NULL, "\"$H\" echo o >&2", "", "o\n", { NULL }, { NULL } },
+	{ NULL, NULL, "\"$H\" echo-err e 2>&1 | \"$H\" cat", "e\n", "", { NULL }, { NULL } },
 	/* Left to right: stderr copies the old stdout (the pipe), then stdout moves. */
-	{NULL, NULL, "\"$H\" echo out echo-err err 2>&1 >f", "err\n", "", {"f"}, {"out\n"}},
+	{ NULL, NULL, "\"$H\" echo out echo-err err 2>&1 >f", "err\n", "", { "f" }, { "out\n" } },
 	/* stdout moves first, then stderr copies it. */
-	{NULL, NULL, "\"$H\" echo out echo-err err >g 2>&1", "", "", {"g"}, {"out\nerr\n"}},
+	{ NULL, NULL, "\"$H\" echo out echo-err err >g 2>&1", "", "", { "g" }, { "out\nerr\n" } },
 	/* Swapping stdout and stderr through fd 3. */
-	{NULL, NULL, "\"$H\" echo o echo-err e 3>&1 1>&2 2>&3", "e\n", "o\n", {NULL}, {NULL}},
+	{ NULL, NULL, "\"$H\" echo o echo-err e 3>&1 1>&2 2>&3", "e\n", "o\n", { NULL }, { NULL } },
 	/* The last redirection of an fd wins; the first one's file is still created. */
-	{NULL, NULL, "\"$H\" echo x >h1 >h2", "", "", {"h1", "h2"}, {"", "x\n"}},
+	{ NULL, NULL, "\"$H\" echo x >h1 >h2", "", "", { "h1", "h2" }, { "", "x\n" } },
 	/* Extra fds from 3 up: files, copies, /dev/null copied past 2. */
-	{NULL, NULL, "\"$H\" write-ready 3 3>f3", "", "", {"f3"}, {"ready\n"}},
-	{NULL, NULL, "\"$H\" write-ready 4 3>a 4>b", "", "", {"a", "b"}, {"", "ready\n"}},
-	{NULL, NULL, "\"$H\" write-ready 3 3>&1", "ready\n", "", {NULL}, {NULL}},
-	{"in", "x", "\"$H\" print-fds 3>a 4<in 5>&4", "0 1 2 3 4 5\n", "", {NULL}, {NULL}},
-	{NULL, NULL, "\"$H\" print-fds 3<&0", "0 1 2 3\n", "", {NULL}, {NULL}},
+	{ NULL, NULL, "\"$H\" write-ready 3 3>f3", "", "", { "f3" }, { "ready\n" } },
+	{ NULL, NULL, "\"$H\" write-ready 4 3>a 4>b", "", "", { "a", "b" }, { "", "ready\n" } },
+	{ NULL, NULL, "\"$H\" write-ready 3 3>&1", "ready\n", "", { NULL }, { NULL } },
+	{ "in", "x", "\"$H\" print-fds 3>a 4<in 5>&4", "0 1 2 3 4 5\n", "", { NULL }, { NULL } },
+	{ NULL, NULL, "\"$H\" print-fds 3<&0", "0 1 2 3\n", "", { NULL }, { NULL } },
 };
 
-Test(cmdline_run, every_redirection_form_writes_what_it_should)
+TEST_NOLEAK(cmdline_run, every_redirection_form_writes_what_it_should)
 {
 	for (size_t i = 0; i < COL_ARRAY_SIZE(redir_cases); i++) {
 		const struct redir_case *c = &redir_cases[i];
@@ -307,7 +305,7 @@ Test(cmdline_run, every_redirection_form_writes_what_it_should)
 	}
 }
 
-Test(cmdline_run, created_files_follow_the_umask)
+TEST_NOLEAK(cmdline_run, created_files_follow_the_umask)
 {
 	struct col_spawn_opts base = COL_SPAWN_OPTS_INIT;
 	struct result res;
@@ -334,7 +332,7 @@ static void expect_status(const char *text, unsigned flags, enum col_status_kind
 	cr_assert_eq(res.st.code, code, "'%s' flags %u: %d", text, flags, res.st.code);
 }
 
-Test(cmdline_run, status_is_the_last_commands_or_with_pipefail_the_rightmost_failure)
+TEST_NOLEAK(cmdline_run, status_is_the_last_commands_or_with_pipefail_the_rightmost_failure)
 {
 	expect_status("\"$H\" exit 0 | \"$H\" exit 5", 0, COL_STATUS_EXITED, 5);
 	expect_status("\"$H\" exit 3 | \"$H\" exit 0", 0, COL_STATUS_EXITED, 0);
@@ -370,7 +368,7 @@ static void expect_start_failure(const char *text, int r, struct col_cmdline_run
 	cr_assert_eq(err->error, -r);
 }
 
-Test(cmdline_run, missing_program_in_the_middle_kills_and_reaps_the_others)
+TEST_NOLEAK(cmdline_run, missing_program_in_the_middle_kills_and_reaps_the_others)
 {
 	struct col_cmdline_run_error err;
 
@@ -387,7 +385,7 @@ Test(cmdline_run, missing_program_in_the_middle_kills_and_reaps_the_others)
 	cr_assert_eq(err.command, 0);
 }
 
-Test(cmdline_run, a_redirection_that_cannot_be_opened_stops_the_start)
+TEST_NOLEAK(cmdline_run, a_redirection_that_cannot_be_opened_stops_the_start)
 {
 	struct col_cmdline_run_error err;
 	char want[512];
@@ -405,7 +403,7 @@ Test(cmdline_run, a_redirection_that_cannot_be_opened_stops_the_start)
 	cr_assert_str_eq(err.message, want);
 }
 
-Test(cmdline_run, bad_options_are_rejected_before_anything_starts)
+TEST_NOLEAK(cmdline_run, bad_options_are_rejected_before_anything_starts)
 {
 	struct col_cmdline_run_opts ro = COL_CMDLINE_RUN_OPTS_INIT;
 	struct col_spawn_opts base = COL_SPAWN_OPTS_INIT;
@@ -421,14 +419,14 @@ Test(cmdline_run, bad_options_are_rejected_before_anything_starts)
 	ro.flags = 1u << 9;
 	cr_assert_eq(col_cmdline_start(cl, &ro, &pl, &err), -EINVAL);
 	ro.flags = 0;
-	ro.stdio[1] = (struct col_stdio){COL_STDIO_FD, 1000};
+	ro.stdio[1] = (struct col_stdio){ COL_STDIO_FD, 1000 };
 	cr_assert_eq(col_cmdline_start(cl, &ro, &pl, &err), -EBADF);
 	cr_assert_str_eq(err.message, "the pipeline's stdout: fd 1000 is not open");
-	ro.stdio[1] = (struct col_stdio){COL_STDIO_PIPE, -1};
-	ro.stdio[2] = (struct col_stdio){(enum col_stdio_kind)42, -1};
+	ro.stdio[1] = (struct col_stdio){ COL_STDIO_PIPE, -1 };
+	ro.stdio[2] = (struct col_stdio){ (enum col_stdio_kind)42, -1 };
 	cr_assert_eq(col_cmdline_start(cl, &ro, &pl, &err), -EINVAL);
 	cr_assert_str_eq(err.message, "the pipeline's stderr: bad kind 42");
-	ro.stdio[2] = (struct col_stdio){COL_STDIO_INHERIT, -1};
+	ro.stdio[2] = (struct col_stdio){ COL_STDIO_INHERIT, -1 };
 	base.flags = COL_SPAWN_SETSID;
 	ro.base = &base;
 	cr_assert_eq(col_cmdline_start(cl, &ro, &pl, &err), -EINVAL);
@@ -459,7 +457,7 @@ static struct rlimit no_more_fds(void)
 	return old;
 }
 
-Test(cmdline_run, running_out_of_fds_is_reported)
+TEST_NOLEAK(cmdline_run, running_out_of_fds_is_reported)
 {
 	struct col_cmdline_run_opts ro = COL_CMDLINE_RUN_OPTS_INIT;
 	struct col_cmdline_run_error err;
@@ -481,24 +479,24 @@ Test(cmdline_run, running_out_of_fds_is_reported)
 }
 
 /* The runner does not trust a pipeline it did not parse. */
-Test(cmdline_run, a_hand_built_pipeline_is_checked_too)
+TEST_NOLEAK(cmdline_run, a_hand_built_pipeline_is_checked_too)
 {
-	char *argv[] = {"true", NULL}, *none[] = {NULL};
-	struct col_cmdline_redir rd = {COL_CMDLINE_REDIR_DUP_WRITE, 1, 7, NULL, 0};
-	struct col_cmdline_cmd cmd = {argv, 1, none, 0, &rd, 1, 0};
-	struct col_cmdline cl = {&cmd, 1};
+	char *argv[] = { "true", NULL }, *none[] = { NULL };
+	struct col_cmdline_redir rd = { COL_CMDLINE_REDIR_DUP_WRITE, 1, 7, NULL, 0 };
+	struct col_cmdline_cmd cmd = { argv, 1, none, 0, &rd, 1, 0 };
+	struct col_cmdline cl = { &cmd, 1 };
 	struct col_cmdline_run_opts ro = COL_CMDLINE_RUN_OPTS_INIT;
 	struct col_cmdline_run_error err;
 	struct col_pipeline pl = COL_PIPELINE_INIT;
 
 	cr_assert_eq(col_cmdline_start(&cl, &ro, &pl, &err), -EBADF);
 	cr_assert_str_eq(err.message, "command 1 of 1 (true): fd 7 is not open");
-	rd = (struct col_cmdline_redir){COL_CMDLINE_REDIR_DUP_WRITE, 4, 1, NULL, 0};
+	rd = (struct col_cmdline_redir){ COL_CMDLINE_REDIR_DUP_WRITE, 4, 1, NULL, 0 };
 	cr_assert_eq(col_cmdline_start(&cl, &ro, &pl, &err), -EINVAL);
 	cr_assert_str_eq(
 		err.message,
 		"command 1 of 1 (true): fd 3 is not redirected: extra fds must be 3, 4, ...");
-	rd = (struct col_cmdline_redir){COL_CMDLINE_REDIR_DUP_WRITE, 300, 1, NULL, 0};
+	rd = (struct col_cmdline_redir){ COL_CMDLINE_REDIR_DUP_WRITE, 300, 1, NULL, 0 };
 	cr_assert_eq(col_cmdline_start(&cl, &ro, &pl, &err), -EINVAL);
 	cr_assert_str_eq(err.message, "command 1 of 1 (true): bad fd 300");
 	cl.n_cmds = 0;
@@ -506,7 +504,7 @@ Test(cmdline_run, a_hand_built_pipeline_is_checked_too)
 	cr_assert_str_eq(err.message, "invalid arguments");
 }
 
-Test(cmdline_run, a_single_command_may_lead_a_new_session)
+TEST_NOLEAK(cmdline_run, a_single_command_may_lead_a_new_session)
 {
 	struct col_spawn_opts base = COL_SPAWN_OPTS_INIT;
 	struct result res;
@@ -519,11 +517,11 @@ Test(cmdline_run, a_single_command_may_lead_a_new_session)
 	cr_assert_eq(sid, pid);
 }
 
-Test(cmdline_run, joining_an_existing_group)
+TEST_NOLEAK(cmdline_run, joining_an_existing_group)
 {
 	struct col_spawn_opts so = COL_SPAWN_OPTS_INIT, base = COL_SPAWN_OPTS_INIT;
 	struct col_cmdline_run_opts ro = COL_CMDLINE_RUN_OPTS_INIT;
-	char *argv[] = {(char *)helper_path(), "pause", NULL};
+	char *argv[] = { (char *)helper_path(), "pause", NULL };
 	struct col_child leader = COL_CHILD_INIT;
 	struct col_pipeline pl = COL_PIPELINE_INIT;
 	struct col_cmdline *cl = parse("\"$H\" pause | \"$H\" print-pgid");
@@ -559,7 +557,7 @@ Test(cmdline_run, joining_an_existing_group)
 	col_child_release(&leader);
 }
 
-Test(cmdline_run, signal_reaches_the_whole_group_until_all_are_reaped)
+TEST_NOLEAK(cmdline_run, signal_reaches_the_whole_group_until_all_are_reaped)
 {
 	struct col_cmdline_run_opts ro = COL_CMDLINE_RUN_OPTS_INIT;
 	struct col_pipeline pl = COL_PIPELINE_INIT;
@@ -585,7 +583,7 @@ Test(cmdline_run, signal_reaches_the_whole_group_until_all_are_reaped)
 	col_pipeline_release(NULL);
 }
 
-Test(cmdline_run, an_event_loop_can_reap_and_record)
+TEST_NOLEAK(cmdline_run, an_event_loop_can_reap_and_record)
 {
 	struct col_cmdline_run_opts ro = COL_CMDLINE_RUN_OPTS_INIT;
 	struct col_pipeline pl = COL_PIPELINE_INIT;
@@ -595,7 +593,7 @@ Test(cmdline_run, an_event_loop_can_reap_and_record)
 	cr_assert_eq(col_cmdline_start(cl, &ro, &pl, NULL), 0);
 	col_cmdline_free(cl);
 	/* What col_loop does: wait for the pidfd to be readable, reap, call back. */
-	struct pollfd pfd = {.fd = pl.members[0].pidfd, .events = POLLIN};
+	struct pollfd pfd = { .fd = pl.members[0].pidfd, .events = POLLIN };
 	cr_assert_eq(poll(&pfd, 1, -1), 1);
 	cr_assert_eq(col_reap_pidfd(pl.members[0].pidfd, COL_REAP_NOHANG, &st), 1);
 	cr_assert_eq(col_pipeline_record(&pl, &st), 0);

@@ -17,7 +17,7 @@
 #include "check.h"
 #include "banned.h"
 
-TestSuite(cmdline, .init = check_setup, .fini = check_teardown, .timeout = 30);
+TestSuite(cmdline, .timeout = 30);
 
 #define HINT                                                                                       \
 	"collie runs commands without a shell; to use shell syntax, set shell=true (or write: sh " \
@@ -63,9 +63,9 @@ static void expect_argv(const char *text, const char *const *want)
 	col_cmdline_free(cl);
 }
 
-#define ARGV(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define ARGV(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
-Test(cmdline, plain_words_split_as_shlex_does)
+TEST_NOLEAK(cmdline, plain_words_split_as_shlex_does)
 {
 	expect_argv("/usr/bin/php -d memory_limit=-1 artisan queue:work --sleep=3",
 		    ARGV("/usr/bin/php", "-d", "memory_limit=-1", "artisan", "queue:work",
@@ -79,7 +79,7 @@ Test(cmdline, plain_words_split_as_shlex_does)
 	expect_argv("a=b c", ARGV("c")); /* ...but this is an assignment, see below */
 }
 
-Test(cmdline, quoting)
+TEST_NOLEAK(cmdline, quoting)
 {
 	expect_argv("echo 'a  b' \"c  d\" e\\ f", ARGV("echo", "a  b", "c  d", "e f"));
 	expect_argv("echo 'it'\\''s' \"it's\" 'say \"hi\"'",
@@ -96,7 +96,7 @@ Test(cmdline, quoting)
 		    ARGV("nginx", "-g", "daemon off; error_log /dev/stderr info;"));
 }
 
-Test(cmdline, backslash_newline_continues_the_line)
+TEST_NOLEAK(cmdline, backslash_newline_continues_the_line)
 {
 	expect_argv("echo a\\\nb \\\n c", ARGV("echo", "ab", "c"));
 	expect_argv("echo a\\\r\nb", ARGV("echo", "ab"));
@@ -104,7 +104,7 @@ Test(cmdline, backslash_newline_continues_the_line)
 	expect_argv("echo 'a\\\nb'", ARGV("echo", "a\\\nb"));
 }
 
-Test(cmdline, expansion_of_variables)
+TEST_NOLEAK(cmdline, expansion_of_variables)
 {
 	expect_argv("echo $HOME ${HOME} ${HOME}_x $HOME/x",
 		    ARGV("echo", "/home/u", "/home/u", "/home/u_x", "/home/u/x"));
@@ -117,7 +117,7 @@ Test(cmdline, expansion_of_variables)
 	expect_argv("echo $OPS $GLOB $QUOTE", ARGV("echo", "a|b>c;d", "*", "it's"));
 }
 
-Test(cmdline, unquoted_expansions_are_split_into_fields)
+TEST_NOLEAK(cmdline, unquoted_expansions_are_split_into_fields)
 {
 	expect_argv("echo $SPACED", ARGV("echo", "a", "b"));
 	expect_argv("echo \"$SPACED\"", ARGV("echo", " a  b "));
@@ -129,7 +129,7 @@ Test(cmdline, unquoted_expansions_are_split_into_fields)
 	expect_argv("echo ${UNSET:-a|b;c&d>e}", ARGV("echo", "a|b;c&d>e"));
 }
 
-Test(cmdline, parameter_operators)
+TEST_NOLEAK(cmdline, parameter_operators)
 {
 	expect_argv("echo ${EMPTY:-d} ${EMPTY-d} \"${EMPTY-d}\" ${UNSET-d} ${WORD:-d}",
 		    ARGV("echo", "d", "", "d", "word"));
@@ -149,7 +149,7 @@ Test(cmdline, parameter_operators)
 	expect_argv("echo ${WORD:-*} ${WORD:-$UNSET}", ARGV("echo", "word", "word"));
 }
 
-Test(cmdline, strict_vars_reject_unset_names_only)
+TEST_NOLEAK(cmdline, strict_vars_reject_unset_names_only)
 {
 	struct col_cmdline *cl = NULL;
 	struct col_cmdline_error err;
@@ -161,7 +161,7 @@ Test(cmdline, strict_vars_reject_unset_names_only)
 	col_cmdline_free(cl);
 }
 
-Test(cmdline, leading_assignments)
+TEST_NOLEAK(cmdline, leading_assignments)
 {
 	struct col_cmdline *cl = parse_ok("A=1 B=\"x y\" C=$SPACED D= E=* F=a=b cmd G=2 $A");
 	struct col_cmdline_cmd *c = &cl->cmds[0];
@@ -212,21 +212,21 @@ static void expect_redirs(const char *text, const char *const *argv, const struc
 	col_cmdline_free(cl);
 }
 
-Test(cmdline, every_redirection_form)
+TEST_NOLEAK(cmdline, every_redirection_form)
 {
 	static const struct redir_want want[] = {
-		{COL_CMDLINE_REDIR_READ, 0, -1, "in"},
-		{COL_CMDLINE_REDIR_WRITE, 1, -1, "out"},
-		{COL_CMDLINE_REDIR_APPEND, 2, -1, "err"},
-		{COL_CMDLINE_REDIR_READ_WRITE, 3, -1, "rw"},
-		{COL_CMDLINE_REDIR_DUP_WRITE, 4, 1, NULL},
-		{COL_CMDLINE_REDIR_DUP_READ, 0, 3, NULL},
-		{COL_CMDLINE_REDIR_WRITE, 1, -1, "clobber"},
-		{COL_CMDLINE_REDIR_WRITE, 2, -1, "sp ace"},
-		{COL_CMDLINE_REDIR_APPEND, 1, -1, "a"},
-		{COL_CMDLINE_REDIR_READ_WRITE, 0, -1, "b"},
-		{COL_CMDLINE_REDIR_DUP_WRITE, 1, 2, NULL},
-		{COL_CMDLINE_REDIR_DUP_READ, 0, 1, NULL},
+		{ COL_CMDLINE_REDIR_READ, 0, -1, "in" },
+		{ COL_CMDLINE_REDIR_WRITE, 1, -1, "out" },
+		{ COL_CMDLINE_REDIR_APPEND, 2, -1, "err" },
+		{ COL_CMDLINE_REDIR_READ_WRITE, 3, -1, "rw" },
+		{ COL_CMDLINE_REDIR_DUP_WRITE, 4, 1, NULL },
+		{ COL_CMDLINE_REDIR_DUP_READ, 0, 3, NULL },
+		{ COL_CMDLINE_REDIR_WRITE, 1, -1, "clobber" },
+		{ COL_CMDLINE_REDIR_WRITE, 2, -1, "sp ace" },
+		{ COL_CMDLINE_REDIR_APPEND, 1, -1, "a" },
+		{ COL_CMDLINE_REDIR_READ_WRITE, 0, -1, "b" },
+		{ COL_CMDLINE_REDIR_DUP_WRITE, 1, 2, NULL },
+		{ COL_CMDLINE_REDIR_DUP_READ, 0, 1, NULL },
 	};
 
 	expect_redirs("cmd <in >out x 2>>err 3<>rw 4>&1 0<&3 >|clobber 2> \"sp ace\" >> a <>b "
@@ -234,14 +234,14 @@ Test(cmdline, every_redirection_form)
 		      ARGV("cmd", "x"), want, COL_ARRAY_SIZE(want));
 }
 
-Test(cmdline, what_is_an_fd_number)
+TEST_NOLEAK(cmdline, what_is_an_fd_number)
 {
-	static const struct redir_want to1[] = {{COL_CMDLINE_REDIR_WRITE, 1, -1, "f"}};
-	static const struct redir_want to2[] = {{COL_CMDLINE_REDIR_WRITE, 2, -1, "f"}};
+	static const struct redir_want to1[] = { { COL_CMDLINE_REDIR_WRITE, 1, -1, "f" } };
+	static const struct redir_want to2[] = { { COL_CMDLINE_REDIR_WRITE, 2, -1, "f" } };
 	static const struct redir_want expanded[] = {
-		{COL_CMDLINE_REDIR_WRITE, 1, -1, "/home/u/log"},
-		{COL_CMDLINE_REDIR_WRITE, 2, -1, " a  b "},
-		{COL_CMDLINE_REDIR_READ, 0, -1, "*"},
+		{ COL_CMDLINE_REDIR_WRITE, 1, -1, "/home/u/log" },
+		{ COL_CMDLINE_REDIR_WRITE, 2, -1, " a  b " },
+		{ COL_CMDLINE_REDIR_READ, 0, -1, "*" },
 	};
 
 	expect_redirs("echo a2>f", ARGV("echo", "a2"), to1, 1);
@@ -252,7 +252,7 @@ Test(cmdline, what_is_an_fd_number)
 	expect_redirs("echo >$HOME/log 2>\"$SPACED\" <*", ARGV("echo"), expanded, 3);
 }
 
-Test(cmdline, pipelines)
+TEST_NOLEAK(cmdline, pipelines)
 {
 	struct col_cmdline *cl = parse_ok("printf 'b\\na\\n' | sort|head -n 1");
 
@@ -296,104 +296,104 @@ struct error_case {
 
 static const struct error_case error_cases[] = {
 	/* Shell syntax: rejected with the hint. */
-	{"a && b", 0, 3, "'&&' (run the next command if this one succeeded): " HINT},
-	{"a || b", 0, 3, "'||' (run the next command if this one failed): " HINT},
-	{"sleep 1 &", 0, 9, "'&' (run in the background): " HINT},
-	{"a; b", 0, 2, "';' (a list of commands): " HINT},
-	{"(a)", 0, 1, "'(' (a subshell): " HINT},
-	{"a)", 0, 2, "')' (the end of a subshell): " HINT},
-	{"echo $(ls)", 0, 6, "'$(' (command substitution): " HINT},
-	{"echo \"$(ls)\"", 0, 7, "'$(' (command substitution): " HINT},
-	{"echo $((1+1))", 0, 6, "'$((' (arithmetic expansion): " HINT},
-	{"echo `ls`", 0, 6, "'`' (command substitution): " HINT},
-	{"echo \"`ls`\"", 0, 7, "'`' (command substitution): " HINT},
-	{"cat <<EOF", 0, 5, "'<<' (a here-document): " HINT},
-	{"cat <<<word", 0, 5, "'<<<' (a here-string): " HINT},
-	{"diff <(a) b", 0, 6, "'<(' (process substitution): " HINT},
-	{"tee >(a)", 0, 5, "'>(' (process substitution): " HINT},
-	{"while true; do x; done", 0, 1, "'while' (a shell keyword): " HINT},
-	{"if", 0, 1, "'if' (a shell keyword): " HINT},
-	{"x | for i", 0, 5, "'for' (a shell keyword): " HINT},
-	{"{ a; }", 0, 1, "'{' (a shell keyword): " HINT},
-	{"! a", 0, 1, "'!' (a shell keyword): " HINT},
-	{"[[ -f x ]]", 0, 1, "'[[' (a shell keyword): " HINT},
-	{"echo $$", 0, 6, "'$$' (a parameter only a shell has): " HINT},
-	{"echo $1", 0, 6, "'$1' (a parameter only a shell has): " HINT},
-	{"echo \"$@\"", 0, 7, "'$@' (a parameter only a shell has): " HINT},
-	{"echo ${#}", 0, 6, "'${#}' (a parameter only a shell has): " HINT},
-	{"echo ${?}", 0, 6, "'${?}' (a parameter only a shell has): " HINT},
-	{"echo *", 0, 6, GLOB_MSG("*")},
-	{"ls a?b", 0, 5, GLOB_MSG("?")},
-	{"ls [ab]", 0, 4, GLOB_MSG("[")},
-	{"ls ${EMPTY:-*}", 0, 13, GLOB_MSG("*")},
+	{ "a && b", 0, 3, "'&&' (run the next command if this one succeeded): " HINT },
+	{ "a || b", 0, 3, "'||' (run the next command if this one failed): " HINT },
+	{ "sleep 1 &", 0, 9, "'&' (run in the background): " HINT },
+	{ "a; b", 0, 2, "';' (a list of commands): " HINT },
+	{ "(a)", 0, 1, "'(' (a subshell): " HINT },
+	{ "a)", 0, 2, "')' (the end of a subshell): " HINT },
+	{ "echo $(ls)", 0, 6, "'$(' (command substitution): " HINT },
+	{ "echo \"$(ls)\"", 0, 7, "'$(' (command substitution): " HINT },
+	{ "echo $((1+1))", 0, 6, "'$((' (arithmetic expansion): " HINT },
+	{ "echo `ls`", 0, 6, "'`' (command substitution): " HINT },
+	{ "echo \"`ls`\"", 0, 7, "'`' (command substitution): " HINT },
+	{ "cat <<EOF", 0, 5, "'<<' (a here-document): " HINT },
+	{ "cat <<<word", 0, 5, "'<<<' (a here-string): " HINT },
+	{ "diff <(a) b", 0, 6, "'<(' (process substitution): " HINT },
+	{ "tee >(a)", 0, 5, "'>(' (process substitution): " HINT },
+	{ "while true; do x; done", 0, 1, "'while' (a shell keyword): " HINT },
+	{ "if", 0, 1, "'if' (a shell keyword): " HINT },
+	{ "x | for i", 0, 5, "'for' (a shell keyword): " HINT },
+	{ "{ a; }", 0, 1, "'{' (a shell keyword): " HINT },
+	{ "! a", 0, 1, "'!' (a shell keyword): " HINT },
+	{ "[[ -f x ]]", 0, 1, "'[[' (a shell keyword): " HINT },
+	{ "echo $$", 0, 6, "'$$' (a parameter only a shell has): " HINT },
+	{ "echo $1", 0, 6, "'$1' (a parameter only a shell has): " HINT },
+	{ "echo \"$@\"", 0, 7, "'$@' (a parameter only a shell has): " HINT },
+	{ "echo ${#}", 0, 6, "'${#}' (a parameter only a shell has): " HINT },
+	{ "echo ${?}", 0, 6, "'${?}' (a parameter only a shell has): " HINT },
+	{ "echo *", 0, 6, GLOB_MSG("*") },
+	{ "ls a?b", 0, 5, GLOB_MSG("?") },
+	{ "ls [ab]", 0, 4, GLOB_MSG("[") },
+	{ "ls ${EMPTY:-*}", 0, 13, GLOB_MSG("*") },
 	/* Shell syntax with an equivalent here. */
-	{"x &>f", 0, 3, "'&>' is bash for '>file 2>&1'; write that"},
-	{"a |& b", 0, 3, "'|&' is bash for '2>&1 |'; write that"},
-	{"x 2>&-", 0, 3,
-	 "'>&-' (closing an fd) is not supported; redirect it to /dev/null instead"},
-	{"cd ~", 0, 4, TILDE_MSG},
-	{"cd ~/x", 0, 4, TILDE_MSG},
-	{"x >~/log", 0, 4, TILDE_MSG},
-	{"A=~ x", 0, 3, TILDE_MSG},
-	{"PATH=/bin:~/bin x", 0, 11, TILDE_MSG},
-	{"echo ${UNSET:-~}", 0, 15, TILDE_MSG},
-	{"echo #", 0, 6, "'#' would start a comment in sh; quote it ('#') to pass it literally"},
-	{"echo $'a\\n'", 0, 6,
-	 "$'...' quoting is not supported; write the characters inside '...' instead"},
-	{"echo $\"a\"", 0, 6,
-	 "$\"...\" quoting is not supported; write the characters inside '...' instead"},
-	{"echo ${#HOME}", 0, 6, "'${#...}' (a length) is not supported"},
-	{"echo ${HOME%/*}", 0, 6, "'${HOME%'" BRACE_FORMS},
-	{"echo ${HOME:0:3}", 0, 6, "'${HOME:0'" BRACE_FORMS},
-	{"echo ${HOME/a/b}", 0, 6, "'${HOME/'" BRACE_FORMS},
+	{ "x &>f", 0, 3, "'&>' is bash for '>file 2>&1'; write that" },
+	{ "a |& b", 0, 3, "'|&' is bash for '2>&1 |'; write that" },
+	{ "x 2>&-", 0, 3,
+	  "'>&-' (closing an fd) is not supported; redirect it to /dev/null instead" },
+	{ "cd ~", 0, 4, TILDE_MSG },
+	{ "cd ~/x", 0, 4, TILDE_MSG },
+	{ "x >~/log", 0, 4, TILDE_MSG },
+	{ "A=~ x", 0, 3, TILDE_MSG },
+	{ "PATH=/bin:~/bin x", 0, 11, TILDE_MSG },
+	{ "echo ${UNSET:-~}", 0, 15, TILDE_MSG },
+	{ "echo #", 0, 6, "'#' would start a comment in sh; quote it ('#') to pass it literally" },
+	{ "echo $'a\\n'", 0, 6,
+	  "$'...' quoting is not supported; write the characters inside '...' instead" },
+	{ "echo $\"a\"", 0, 6,
+	  "$\"...\" quoting is not supported; write the characters inside '...' instead" },
+	{ "echo ${#HOME}", 0, 6, "'${#...}' (a length) is not supported" },
+	{ "echo ${HOME%/*}", 0, 6, "'${HOME%'" BRACE_FORMS },
+	{ "echo ${HOME:0:3}", 0, 6, "'${HOME:0'" BRACE_FORMS },
+	{ "echo ${HOME/a/b}", 0, 6, "'${HOME/'" BRACE_FORMS },
 	/* Malformed. */
-	{"", 0, 1, "empty command"},
-	{" \n ", 0, 2, "empty command"}, /* line 2: checked below */
-	{"| a", 0, 1, "missing command before '|'"},
-	{"a | | b", 0, 5, "missing command before '|'"},
-	{"a |", 0, 3, "missing command after '|'"},
-	{"a | ", 0, 3, "missing command after '|'"},
-	{"A=1", 0, 1, MISSING_PROGRAM},
-	{"a | >f", 0, 5, MISSING_PROGRAM},
-	{"echo 'a", 0, 6, "unterminated single quote"},
-	{"echo \"a", 0, 6, "unterminated double quote"},
-	{"echo \"a'", 0, 6, "unterminated double quote"},
-	{"echo a\\", 0, 7, "a backslash at the end escapes nothing"},
-	{"echo ${HOME", 0, 6, "unterminated '${'"},
-	{"echo ${HOME:", 0, 6, "unterminated '${'"},
-	{"echo ${UNSET:-x", 0, 6, "unterminated '${'"},
-	{"echo \"${UNSET:-x", 0, 7, "unterminated '${'"},
-	{"echo \"${UNSET:-x\"", 0, 17, "unterminated double quote"},
-	{"echo ${}", 0, 6, "'${' must be followed by a variable name"},
-	{"echo ${ HOME}", 0, 6, "'${' must be followed by a variable name"},
-	{"echo $UNSET", COL_CMDLINE_STRICT_VARS, 6, "$UNSET is not set"},
-	{"echo \"${UNSET}\"", COL_CMDLINE_STRICT_VARS, 7, "$UNSET is not set"},
-	{"echo ${UNSET?is required}", 0, 6, "UNSET: is required"},
-	{"echo ${UNSET?}", 0, 6, "UNSET: is not set"},
-	{"echo ${EMPTY:?}", 0, 6, "EMPTY: is empty"},
-	{"echo ${EMPTY:?no $WORD here}", 0, 6, "EMPTY: no word here"},
+	{ "", 0, 1, "empty command" },
+	{ " \n ", 0, 2, "empty command" }, /* line 2: checked below */
+	{ "| a", 0, 1, "missing command before '|'" },
+	{ "a | | b", 0, 5, "missing command before '|'" },
+	{ "a |", 0, 3, "missing command after '|'" },
+	{ "a | ", 0, 3, "missing command after '|'" },
+	{ "A=1", 0, 1, MISSING_PROGRAM },
+	{ "a | >f", 0, 5, MISSING_PROGRAM },
+	{ "echo 'a", 0, 6, "unterminated single quote" },
+	{ "echo \"a", 0, 6, "unterminated double quote" },
+	{ "echo \"a'", 0, 6, "unterminated double quote" },
+	{ "echo a\\", 0, 7, "a backslash at the end escapes nothing" },
+	{ "echo ${HOME", 0, 6, "unterminated '${'" },
+	{ "echo ${HOME:", 0, 6, "unterminated '${'" },
+	{ "echo ${UNSET:-x", 0, 6, "unterminated '${'" },
+	{ "echo \"${UNSET:-x", 0, 7, "unterminated '${'" },
+	{ "echo \"${UNSET:-x\"", 0, 17, "unterminated double quote" },
+	{ "echo ${}", 0, 6, "'${' must be followed by a variable name" },
+	{ "echo ${ HOME}", 0, 6, "'${' must be followed by a variable name" },
+	{ "echo $UNSET", COL_CMDLINE_STRICT_VARS, 6, "$UNSET is not set" },
+	{ "echo \"${UNSET}\"", COL_CMDLINE_STRICT_VARS, 7, "$UNSET is not set" },
+	{ "echo ${UNSET?is required}", 0, 6, "UNSET: is required" },
+	{ "echo ${UNSET?}", 0, 6, "UNSET: is not set" },
+	{ "echo ${EMPTY:?}", 0, 6, "EMPTY: is empty" },
+	{ "echo ${EMPTY:?no $WORD here}", 0, 6, "EMPTY: no word here" },
 	/* Redirections. */
-	{"cat <", 0, 5, "'<' must be followed by a file name"},
-	{"x >| | y", 0, 3, "'>|' must be followed by a file name"},
-	{"x 2>&", 0, 3, "'>&' must be followed by an fd number"},
-	{"x >\"$EMPTY\"", 0, 3, "the file name after '>' is empty"},
-	{"x >$UNSET", 0, 3, "the file name after '>' is empty"},
-	{"x >&\"\"", 0, 3, "the fd number after '>&' is empty"},
-	{"x 2>&a", 0, 3, "'>&' must be followed by an fd number, not 'a'"},
-	{"x 2>&1x", 0, 3, "'>&' must be followed by an fd number, not '1x'"},
-	{"x 2>&99999", 0, 3, "fd 99999 is too large (the most is 255)"},
-	{"x 256>f", 0, 3, "fd 256 is too large (the most is 255)"},
-	{"x 2>&3", 0, 3, NOT_OPEN("3", ">&")},
-	{"x <&4 3<f", 0, 3, NOT_OPEN("4", "<&")},
-	{"x 4>f", 0, 3,
-	 "fd 4 is redirected but fd 3 is not: collie can pass extra fds only as 3, "
-	 "4, ... in order"},
-	{"x 3>f 5>&3", 0, 7,
-	 "fd 5 is redirected but fd 4 is not: collie can pass extra fds only "
-	 "as 3, 4, ... in order"},
+	{ "cat <", 0, 5, "'<' must be followed by a file name" },
+	{ "x >| | y", 0, 3, "'>|' must be followed by a file name" },
+	{ "x 2>&", 0, 3, "'>&' must be followed by an fd number" },
+	{ "x >\"$EMPTY\"", 0, 3, "the file name after '>' is empty" },
+	{ "x >$UNSET", 0, 3, "the file name after '>' is empty" },
+	{ "x >&\"\"", 0, 3, "the fd number after '>&' is empty" },
+	{ "x 2>&a", 0, 3, "'>&' must be followed by an fd number, not 'a'" },
+	{ "x 2>&1x", 0, 3, "'>&' must be followed by an fd number, not '1x'" },
+	{ "x 2>&99999", 0, 3, "fd 99999 is too large (the most is 255)" },
+	{ "x 256>f", 0, 3, "fd 256 is too large (the most is 255)" },
+	{ "x 2>&3", 0, 3, NOT_OPEN("3", ">&") },
+	{ "x <&4 3<f", 0, 3, NOT_OPEN("4", "<&") },
+	{ "x 4>f", 0, 3,
+	  "fd 4 is redirected but fd 3 is not: collie can pass extra fds only as 3, "
+	  "4, ... in order" },
+	{ "x 3>f 5>&3", 0, 7,
+	  "fd 5 is redirected but fd 4 is not: collie can pass extra fds only "
+	  "as 3, 4, ... in order" },
 };
 
-Test(cmdline, every_error_has_its_message_and_column)
+TEST_NOLEAK(cmdline, every_error_has_its_message_and_column)
 {
 	for (size_t i = 0; i < COL_ARRAY_SIZE(error_cases); i++) {
 		const struct error_case *e = &error_cases[i];
@@ -419,7 +419,7 @@ Test(cmdline, every_error_has_its_message_and_column)
 	}
 }
 
-Test(cmdline, error_positions_count_lines_and_characters)
+TEST_NOLEAK(cmdline, error_positions_count_lines_and_characters)
 {
 	struct col_cmdline *cl;
 	struct col_cmdline_error err;
@@ -441,7 +441,7 @@ Test(cmdline, error_positions_count_lines_and_characters)
 	cr_assert_str_eq(err.message, "line 2, column 2: empty command");
 }
 
-Test(cmdline, bad_arguments)
+TEST_NOLEAK(cmdline, bad_arguments)
 {
 	struct col_cmdline *cl;
 	struct col_cmdline_error err;
@@ -454,7 +454,7 @@ Test(cmdline, bad_arguments)
 	cr_assert_eq(col_cmdline_format(NULL, NULL, 0), -EINVAL);
 }
 
-Test(cmdline, null_env_is_environ)
+TEST_NOLEAK(cmdline, null_env_is_environ)
 {
 	struct col_cmdline *cl;
 	struct col_cmdline_error err;
@@ -476,7 +476,7 @@ static void expect_format(const char *text, const char *want)
 	col_cmdline_free(cl);
 }
 
-Test(cmdline, format_writes_what_parses_back)
+TEST_NOLEAK(cmdline, format_writes_what_parses_back)
 {
 	expect_format("printf 'b\\na\\n' | sort | head -n 1",
 		      "printf 'b\\na\\n' | sort | head -n 1");
@@ -486,13 +486,13 @@ Test(cmdline, format_writes_what_parses_back)
 		      "'A=1' if x '' '~' '#a' '$H' '*' 'a b' 3<>f 4<&3 1>>g");
 }
 
-Test(cmdline, format_quotes_a_keyword_program)
+TEST_NOLEAK(cmdline, format_quotes_a_keyword_program)
 {
 	expect_format("'if' x", "'if' x");
 	expect_format("x if", "x if");
 }
 
-Test(cmdline, format_truncates_like_snprintf)
+TEST_NOLEAK(cmdline, format_truncates_like_snprintf)
 {
 	struct col_cmdline *cl = parse_ok("printf hello");
 	char buf[5];
@@ -526,7 +526,7 @@ static void assert_same(const struct col_cmdline *a, const struct col_cmdline *b
 /* format(parse(text)) parses, with no env at all, to the same pipeline. */
 static void assert_round_trip(const char *text)
 {
-	char *const no_env[] = {NULL};
+	char *const no_env[] = { NULL };
 	struct col_cmdline *a = parse_ok(text), *b = NULL;
 	struct col_cmdline_error err;
 	int n = col_cmdline_format(a, NULL, 0);
@@ -542,7 +542,7 @@ static void assert_round_trip(const char *text)
 	free(buf);
 }
 
-Test(cmdline, format_round_trips)
+TEST_NOLEAK(cmdline, format_round_trips)
 {
 	static const char *const texts[] = {
 		"a",
@@ -562,7 +562,7 @@ Test(cmdline, format_round_trips)
  * back to text that parses to the same pipeline, and whatever does not
  * must say where. A fixed seed keeps the test deterministic.
  */
-Test(cmdline, random_texts_round_trip_or_fail_with_a_position)
+TEST_NOLEAK(cmdline, random_texts_round_trip_or_fail_with_a_position)
 {
 	static const char alpha[] = "ab  A=1 $X${}:-+=?#~*'\"\\|<>&;()2>&1\n\t`!{}[]%/\xc3\xa9";
 	uint32_t seed = 42;
@@ -607,7 +607,7 @@ static const struct {
 	const char *message;
 } corpus_rejects[] = {
 	/* shlex passes "~/bg.jpg" and "&" to feh as arguments, which is not what was meant. */
-	{"feh --bg-scale ~/bg.jpg &", 16, TILDE_MSG},
+	{ "feh --bg-scale ~/bg.jpg &", 16, TILDE_MSG },
 };
 
 /* Python's shlex.split() in POSIX mode, for comparison. */
@@ -704,7 +704,7 @@ static size_t corpus_commands(const char *path, char *buf, size_t len)
 
 static void check_corpus_command(const char *cmd, size_t *parsed, bool *rejected_seen)
 {
-	char *const no_env[] = {NULL};
+	char *const no_env[] = { NULL };
 	struct col_cmdline *cl;
 	struct col_cmdline_error err;
 	static char words[64][256];
@@ -734,10 +734,10 @@ static void check_corpus_command(const char *cmd, size_t *parsed, bool *rejected
 	(*parsed)++;
 }
 
-Test(cmdline, supervisord_corpus_commands_parse_as_shlex_splits_them)
+TEST_NOLEAK(cmdline, supervisord_corpus_commands_parse_as_shlex_splits_them)
 {
 	const char *dir = getenv("COLLIE_COMPAT_DIR");
-	bool rejected_seen[COL_ARRAY_SIZE(corpus_rejects)] = {false};
+	bool rejected_seen[COL_ARRAY_SIZE(corpus_rejects)] = { false };
 	static char buf[1 << 16];
 	char path[4096];
 	size_t parsed = 0, files = 0;

@@ -9,9 +9,9 @@
 #include "collie/fd.h"
 #include "check.h"
 
-TestSuite(fd, .init = check_setup, .fini = check_teardown, .timeout = 10);
+TestSuite(fd, .timeout = 10);
 
-Test(fd, close_returns_minus_one_and_keeps_errno)
+TEST_NOLEAK(fd, close_returns_minus_one_and_keeps_errno)
 {
 	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
@@ -24,7 +24,7 @@ Test(fd, close_returns_minus_one_and_keeps_errno)
 	cr_assert_eq(errno, EXDEV);
 }
 
-Test(fd, flags_toggle)
+TEST_NOLEAK(fd, flags_toggle)
 {
 	int p[2];
 
@@ -44,7 +44,7 @@ Test(fd, flags_toggle)
 	cr_assert_eq(col_fd_set_cloexec(p[0], true), -EBADF);
 }
 
-Test(fd, write_all_and_read)
+TEST_NOLEAK(fd, write_all_and_read)
 {
 	int p[2];
 	char buf[16];
@@ -58,7 +58,7 @@ Test(fd, write_all_and_read)
 	cr_assert_eq(col_fd_write_all(p[1], "x", 1), -EBADF);
 }
 
-Test(fd, count_sees_a_new_fd)
+TEST_NOLEAK(fd, count_sees_a_new_fd)
 {
 	int before = col_fd_count();
 	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -20,7 +20,7 @@
 #include "check.h"
 #include "banned.h"
 
-TestSuite(loop, .init = check_setup, .fini = check_teardown, .timeout = 30);
+TestSuite(loop, .timeout = 30);
 
 #define MSEC COL_USEC_PER_MSEC
 
@@ -163,7 +163,7 @@ static void on_timer_count(struct col_source *src, uint64_t now, void *data)
 	after_call(src, data);
 }
 
-Test(loop, fd_readable_writable_and_hangup)
+TEST_NOLEAK(loop, fd_readable_writable_and_hangup)
 {
 	struct col_loop *loop = new_loop();
 	struct col_source *in, *out;
@@ -201,7 +201,7 @@ Test(loop, fd_readable_writable_and_hangup)
 	col_loop_free(loop);
 }
 
-Test(loop, fd_disable_enable_and_set_events)
+TEST_NOLEAK(loop, fd_disable_enable_and_set_events)
 {
 	struct col_loop *loop = new_loop();
 	struct col_source *in;
@@ -233,7 +233,7 @@ Test(loop, fd_disable_enable_and_set_events)
 	col_loop_free(loop);
 }
 
-Test(loop, signal_arrives_with_sender_and_mask_is_restored)
+TEST_NOLEAK(loop, signal_arrives_with_sender_and_mask_is_restored)
 {
 	struct col_loop *loop = new_loop();
 	struct col_source *usr1, *usr2;
@@ -266,7 +266,7 @@ Test(loop, signal_arrives_with_sender_and_mask_is_restored)
 	col_loop_free(loop);
 }
 
-Test(loop, disabled_signal_waits_pending)
+TEST_NOLEAK(loop, disabled_signal_waits_pending)
 {
 	struct col_loop *loop = new_loop();
 	struct col_source *src;
@@ -284,7 +284,7 @@ Test(loop, disabled_signal_waits_pending)
 	cr_assert_not(is_blocked(SIGUSR1));
 }
 
-Test(loop, signal_sources_are_checked)
+TEST_NOLEAK(loop, signal_sources_are_checked)
 {
 	struct col_loop *loop = new_loop();
 	struct col_source *src, *other = NULL;
@@ -330,7 +330,7 @@ static void on_timer_log(struct col_source *src, uint64_t now, void *data)
 		col_loop_exit(log->loop, 0);
 }
 
-Test(loop, timers_fire_in_deadline_then_arm_order)
+TEST_NOLEAK(loop, timers_fire_in_deadline_then_arm_order)
 {
 	struct col_loop *loop = new_loop();
 	struct timer_log log = { .loop = loop, .want = 7 };
@@ -354,7 +354,7 @@ Test(loop, timers_fire_in_deadline_then_arm_order)
 	col_loop_free(loop);
 }
 
-Test(loop, rearming_at_the_same_deadline_goes_to_the_back)
+TEST_NOLEAK(loop, rearming_at_the_same_deadline_goes_to_the_back)
 {
 	struct col_loop *loop = new_loop();
 	struct timer_log log = { .loop = loop, .want = 3 };
@@ -395,7 +395,7 @@ static void on_tick(struct col_source *src, uint64_t now, void *data)
 	}
 }
 
-Test(loop, repeating_timer)
+TEST_NOLEAK(loop, repeating_timer)
 {
 	struct col_loop *loop = new_loop();
 	struct ticker tk = { .loop = loop, .interval = 2 * MSEC };
@@ -410,7 +410,7 @@ Test(loop, repeating_timer)
 	col_loop_free(loop);
 }
 
-Test(loop, missed_intervals_coalesce)
+TEST_NOLEAK(loop, missed_intervals_coalesce)
 {
 	struct col_loop *loop = new_loop();
 	struct seen r = { 0 };
@@ -424,7 +424,7 @@ Test(loop, missed_intervals_coalesce)
 	col_loop_free(loop);
 }
 
-Test(loop, timer_rearm_disarm_and_disable)
+TEST_NOLEAK(loop, timer_rearm_disarm_and_disable)
 {
 	struct col_loop *loop = new_loop();
 	struct seen ra = { 0 }, rb = { 0 };
@@ -454,7 +454,7 @@ Test(loop, timer_rearm_disarm_and_disable)
 	col_loop_free(loop);
 }
 
-Test(loop, source_freed_by_another_callback_gets_none)
+TEST_NOLEAK(loop, source_freed_by_another_callback_gets_none)
 {
 	struct col_loop *loop = new_loop();
 	struct seen r1 = { 0 }, r2 = { 0 }, rt1 = { 0 }, rt2 = { 0 };
@@ -494,7 +494,7 @@ Test(loop, source_freed_by_another_callback_gets_none)
 	col_loop_free(loop);
 }
 
-Test(loop, source_frees_itself)
+TEST_NOLEAK(loop, source_frees_itself)
 {
 	struct col_loop *loop = new_loop();
 	struct seen rf = { .free_self = true }, rs = { .free_self = true },
@@ -519,7 +519,7 @@ Test(loop, source_frees_itself)
 	col_loop_free(loop);
 }
 
-Test(loop, child_exit_is_reported_once)
+TEST_NOLEAK(loop, child_exit_is_reported_once)
 {
 	struct col_loop *loop = new_loop();
 	struct seen r = { 0 };
@@ -542,7 +542,7 @@ Test(loop, child_exit_is_reported_once)
 	col_loop_free(loop);
 }
 
-Test(loop, child_killed_by_signal)
+TEST_NOLEAK(loop, child_killed_by_signal)
 {
 	struct col_loop *loop = new_loop();
 	const char *args[] = { "pause", NULL };
@@ -563,7 +563,7 @@ Test(loop, child_killed_by_signal)
 	col_loop_free(loop);
 }
 
-Test(loop, child_reaped_elsewhere_has_no_status)
+TEST_NOLEAK(loop, child_reaped_elsewhere_has_no_status)
 {
 	struct col_loop *loop = new_loop();
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
@@ -572,10 +572,24 @@ Test(loop, child_reaped_elsewhere_has_no_status)
 	int pidfd;
 	pid_t pid;
 
-	/* With SIGCHLD ignored the kernel reaps the child itself. */
+	int gate[2];
+	char c;
+
+	/* With SIGCHLD ignored the kernel reaps the child itself. The child
+	 * waits for the gate to close, so its pidfd is open before it can be
+	 * reaped (pidfd_open of an already reaped pid fails). */
 	cr_assert_eq(sigaction(SIGCHLD, &ign, &old), 0);
-	pid = fork_exit(4, &pidfd);
+	make_pipe(gate);
+	pid = fork();
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(gate[1]);
+		_exit(read(gate[0], &c, 1) == 0 ? 4 : 5);
+	}
+	pidfd = open_pidfd(pid);
+	col_close(gate[0]);
 	cr_assert_eq(col_loop_add_child(loop, pidfd, pid, on_child, &r, &src), 0);
+	col_close(gate[1]);
 	run_until(loop, &r.calls);
 	cr_assert(r.st_null, "a status was made up for a child someone else reaped");
 	cr_assert_eq(run_once(loop, 0), 0);
@@ -619,7 +633,7 @@ static pid_t read_pid(int fd)
 	return (pid_t)v;
 }
 
-Test(loop, reap_orphans_reaps_the_grandchild_and_routes_the_child)
+TEST_NOLEAK(loop, reap_orphans_reaps_the_grandchild_and_routes_the_child)
 {
 	struct col_loop *loop = new_loop();
 	const char *args[] = { "double-fork", "wait-eof", "exit", "7", NULL };
@@ -661,7 +675,7 @@ Test(loop, reap_orphans_reaps_the_grandchild_and_routes_the_child)
 	cr_assert_not(is_blocked(SIGCHLD));
 }
 
-Test(loop, reap_orphans_keeps_a_disabled_childs_status)
+TEST_NOLEAK(loop, reap_orphans_keeps_a_disabled_childs_status)
 {
 	struct col_loop *loop = new_loop();
 	struct orphans o = { 0 };
@@ -705,7 +719,7 @@ static long voluntary_switches(void)
 	return ru.ru_nvcsw;
 }
 
-Test(loop, idle_loop_makes_no_wakeups)
+TEST_NOLEAK(loop, idle_loop_makes_no_wakeups)
 {
 	struct col_loop *loop = new_loop();
 	struct col_source *fd, *timer;
@@ -736,7 +750,7 @@ Test(loop, idle_loop_makes_no_wakeups)
 	col_close(p[1]);
 }
 
-Test(loop, free_with_sources_attached_leaks_nothing)
+TEST_NOLEAK(loop, free_with_sources_attached_leaks_nothing)
 {
 	struct col_loop *loop = new_loop();
 	const char *args[] = { "pause", NULL };
@@ -768,7 +782,7 @@ Test(loop, free_with_sources_attached_leaks_nothing)
 	col_close(p[1]);
 }
 
-Test(loop, a_source_without_a_handle_lives_until_the_loop_is_freed)
+TEST_NOLEAK(loop, a_source_without_a_handle_lives_until_the_loop_is_freed)
 {
 	struct col_loop *loop = new_loop();
 	struct seen r = { 0 };
@@ -783,7 +797,7 @@ Test(loop, a_source_without_a_handle_lives_until_the_loop_is_freed)
 	col_close(p[1]);
 }
 
-Test(loop, bad_arguments_are_refused)
+TEST_NOLEAK(loop, bad_arguments_are_refused)
 {
 	struct col_loop *loop = new_loop();
 	struct col_source *src = NULL;
@@ -827,7 +841,7 @@ Test(loop, bad_arguments_are_refused)
 	col_loop_free(loop);
 }
 
-Test(loop, one_child_source_per_pid)
+TEST_NOLEAK(loop, one_child_source_per_pid)
 {
 	struct col_loop *loop = new_loop();
 	struct col_source *src;
@@ -854,7 +868,7 @@ static void on_timer_exit(struct col_source *src, uint64_t now, void *data)
 	after_call(src, data);
 }
 
-Test(loop, run_returns_the_exit_code)
+TEST_NOLEAK(loop, run_returns_the_exit_code)
 {
 	struct col_loop *loop = new_loop();
 	struct seen r = { 0 };
@@ -869,7 +883,7 @@ Test(loop, run_returns_the_exit_code)
 	col_loop_free(loop);
 }
 
-Test(loop, loop_fd_is_readable_when_there_is_work)
+TEST_NOLEAK(loop, loop_fd_is_readable_when_there_is_work)
 {
 	struct col_loop *loop = new_loop();
 	struct seen r = { 0 };

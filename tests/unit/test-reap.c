@@ -16,7 +16,7 @@
 #include "collie/spawn.h"
 #include "check.h"
 
-TestSuite(reap, .init = check_setup, .fini = check_teardown, .timeout = 30);
+TestSuite(reap, .timeout = 30);
 
 static void start(struct col_child *c, char **argv, bool pipe_in, bool pipe_out)
 {
@@ -30,7 +30,7 @@ static void start(struct col_child *c, char **argv, bool pipe_in, bool pipe_out)
 	cr_assert_eq(col_spawn_start(&o, c, NULL), 0);
 }
 
-Test(reap, exit_code_and_signal)
+TEST_NOLEAK(reap, exit_code_and_signal)
 {
 	char *exit3[] = { (char *)helper_path(), "exit", "3", NULL };
 	char *killed[] = { (char *)helper_path(), "kill-self", "KILL", NULL };
@@ -54,7 +54,7 @@ Test(reap, exit_code_and_signal)
 	col_child_release(&c);
 }
 
-Test(reap, nohang_while_running)
+TEST_NOLEAK(reap, nohang_while_running)
 {
 	char *argv[] = { (char *)helper_path(), "wait-eof", NULL };
 	struct col_child c;
@@ -68,7 +68,7 @@ Test(reap, nohang_while_running)
 	col_child_release(&c);
 }
 
-Test(reap, bad_arguments)
+TEST_NOLEAK(reap, bad_arguments)
 {
 	struct col_status st;
 
@@ -80,7 +80,7 @@ Test(reap, bad_arguments)
 	cr_assert_eq(col_status_exit_code(NULL), -EINVAL);
 }
 
-Test(reap, format_for_people)
+TEST_NOLEAK(reap, format_for_people)
 {
 	struct col_status st = { COL_STATUS_EXITED, 3, 1 };
 	char buf[64];
@@ -102,7 +102,7 @@ Test(reap, format_for_people)
 	cr_assert_str_eq(buf, "kill");
 }
 
-Test(reap, status_from_wait_decodes_waitpid)
+TEST_NOLEAK(reap, status_from_wait_decodes_waitpid)
 {
 	struct col_status st;
 
@@ -128,7 +128,7 @@ static void wait_sigchld(void)
 	cr_assert_eq(sigtimedwait(&set, NULL, &ts), SIGCHLD, "no SIGCHLD within 10 s");
 }
 
-Test(reap, subreaper_reaps_an_orphaned_grandchild)
+TEST_NOLEAK(reap, subreaper_reaps_an_orphaned_grandchild)
 {
 	char *argv[] = { (char *)helper_path(), "double-fork", "wait-eof", NULL };
 	struct col_child c;

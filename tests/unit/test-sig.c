@@ -9,9 +9,9 @@
 #include "collie/sig.h"
 #include "check.h"
 
-TestSuite(sig, .init = check_setup, .fini = check_teardown, .timeout = 10);
+TestSuite(sig, .timeout = 10);
 
-Test(sig, names_of_common_signals)
+TEST_NOLEAK(sig, names_of_common_signals)
 {
 	cr_assert_str_eq(col_signal_name(SIGTERM), "SIGTERM");
 	cr_assert_str_eq(col_signal_name(SIGKILL), "SIGKILL");
@@ -21,7 +21,7 @@ Test(sig, names_of_common_signals)
 	cr_assert_null(col_signal_name(1000));
 }
 
-Test(sig, parse_accepts_the_usual_spellings)
+TEST_NOLEAK(sig, parse_accepts_the_usual_spellings)
 {
 	cr_assert_eq(col_signal_parse("TERM"), SIGTERM);
 	cr_assert_eq(col_signal_parse("SIGTERM"), SIGTERM);
@@ -36,7 +36,7 @@ Test(sig, parse_accepts_the_usual_spellings)
 	cr_assert_eq(col_signal_parse("SIGRTMAX-1"), SIGRTMAX - 1);
 }
 
-Test(sig, parse_rejects_what_is_not_a_signal)
+TEST_NOLEAK(sig, parse_rejects_what_is_not_a_signal)
 {
 	const char *bad[] = { "",	 "0",	      "-1",  "TERMX",  "SIG",  "RTMIN-1",
 			      "RTMAX+1", "RTMIN+999", "15x", "100000", " TERM" };
@@ -46,7 +46,7 @@ Test(sig, parse_rejects_what_is_not_a_signal)
 	cr_assert_eq(col_signal_parse(NULL), -EINVAL);
 }
 
-Test(sig, format_round_trips_through_parse)
+TEST_NOLEAK(sig, format_round_trips_through_parse)
 {
 	char buf[32];
 

@@ -18,7 +18,7 @@
 #include "collie/spawn.h"
 #include "check.h"
 
-TestSuite(spawn, .init = check_setup, .fini = check_teardown, .timeout = 60);
+TestSuite(spawn, .timeout = 60);
 
 /*
  * Run the helper with the given steps (NULL-terminated) under opts (its
@@ -50,7 +50,7 @@ static int run_helper(struct col_spawn_opts *o, char *out, size_t len, ...)
 	return st.code;
 }
 
-Test(spawn, missing_program_reports_enoent_synchronously)
+TEST_NOLEAK(spawn, missing_program_reports_enoent_synchronously)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	char *argv[] = { "/nonexistent/program", NULL };
@@ -65,7 +65,7 @@ Test(spawn, missing_program_reports_enoent_synchronously)
 	cr_assert_str_eq(col_spawn_step_name(err.step), "exec");
 }
 
-Test(spawn, missing_program_in_path_reports_enoent)
+TEST_NOLEAK(spawn, missing_program_in_path_reports_enoent)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	char *argv[] = { "collie-no-such-program-anywhere", NULL };
@@ -88,7 +88,7 @@ static void make_file(const char *path, const char *content, mode_t mode)
 	cr_assert_eq(chmod(path, mode), 0);
 }
 
-Test(spawn, non_executable_file_reports_eacces)
+TEST_NOLEAK(spawn, non_executable_file_reports_eacces)
 {
 	char dir[] = "/tmp/collie-spawn-XXXXXX", path[64];
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
@@ -106,7 +106,7 @@ Test(spawn, non_executable_file_reports_eacces)
 	rmdir(dir);
 }
 
-Test(spawn, path_search_prefers_eacces_and_never_runs_a_shell)
+TEST_NOLEAK(spawn, path_search_prefers_eacces_and_never_runs_a_shell)
 {
 	char dir[] = "/tmp/collie-spawn-XXXXXX", path[64], env_path[128];
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
@@ -131,7 +131,7 @@ Test(spawn, path_search_prefers_eacces_and_never_runs_a_shell)
 	rmdir(dir);
 }
 
-Test(spawn, path_search_uses_the_child_environment)
+TEST_NOLEAK(spawn, path_search_uses_the_child_environment)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	char *argv[] = { "true", NULL };
@@ -159,7 +159,7 @@ static void open_leaky_fds(int *fds, int n)
 	}
 }
 
-Test(spawn, child_holds_only_stdio_and_passed_fds)
+TEST_NOLEAK(spawn, child_holds_only_stdio_and_passed_fds)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	int leaky[100], passed[2];
@@ -176,7 +176,7 @@ Test(spawn, child_holds_only_stdio_and_passed_fds)
 		close(leaky[i]);
 }
 
-Test(spawn, child_holds_only_stdio_with_plain_fork_too)
+TEST_NOLEAK(spawn, child_holds_only_stdio_with_plain_fork_too)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	int leaky[100];
@@ -190,7 +190,7 @@ Test(spawn, child_holds_only_stdio_with_plain_fork_too)
 		close(leaky[i]);
 }
 
-Test(spawn, passed_fds_are_numbered_in_order_even_when_numbers_cross)
+TEST_NOLEAK(spawn, passed_fds_are_numbered_in_order_even_when_numbers_cross)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	int a[2], b[2], passed[2];
@@ -218,7 +218,7 @@ Test(spawn, passed_fds_are_numbered_in_order_even_when_numbers_cross)
 	close(b[0]);
 }
 
-Test(spawn, stdio_targets_may_swap_numbers)
+TEST_NOLEAK(spawn, stdio_targets_may_swap_numbers)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	int out_pipe[2], err_pipe[2], saved1, saved2;
@@ -269,7 +269,7 @@ static void *open_fds_forever(void *arg)
 	return NULL;
 }
 
-Test(spawn, fds_opened_by_another_thread_during_spawn_do_not_leak)
+TEST_NOLEAK(spawn, fds_opened_by_another_thread_during_spawn_do_not_leak)
 {
 	pthread_t t;
 	char out[128];
@@ -286,7 +286,7 @@ Test(spawn, fds_opened_by_another_thread_during_spawn_do_not_leak)
 	pthread_join(t, NULL);
 }
 
-Test(spawn, stdin_and_stdout_pipes)
+TEST_NOLEAK(spawn, stdin_and_stdout_pipes)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	char *argv[] = { (char *)helper_path(), "cat", NULL };
@@ -311,7 +311,7 @@ Test(spawn, stdin_and_stdout_pipes)
 	col_child_release(&c);
 }
 
-Test(spawn, environment_given_or_inherited)
+TEST_NOLEAK(spawn, environment_given_or_inherited)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	char *envp[] = { "COLLIE_X=given", NULL };
@@ -326,7 +326,7 @@ Test(spawn, environment_given_or_inherited)
 	cr_assert_str_eq(out, "given\n(unset)\n");
 }
 
-Test(spawn, cwd_and_bad_cwd)
+TEST_NOLEAK(spawn, cwd_and_bad_cwd)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	char *argv[] = { "/bin/true", NULL };
@@ -344,7 +344,7 @@ Test(spawn, cwd_and_bad_cwd)
 	cr_assert_eq(err.step, COL_SPAWN_STEP_CWD);
 }
 
-Test(spawn, process_group_and_session)
+TEST_NOLEAK(spawn, process_group_and_session)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	char out[128];
@@ -364,7 +364,7 @@ Test(spawn, process_group_and_session)
 	cr_assert_eq(pgid, pid);
 }
 
-Test(spawn, joins_an_existing_group)
+TEST_NOLEAK(spawn, joins_an_existing_group)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	char *argv[] = { (char *)helper_path(), "wait-eof", NULL };
@@ -388,7 +388,7 @@ Test(spawn, joins_an_existing_group)
 	col_child_release(&leader);
 }
 
-Test(spawn, umask_and_rlimits)
+TEST_NOLEAK(spawn, umask_and_rlimits)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	struct col_rlimit rl = { RLIMIT_NOFILE, { 123, 456 } };
@@ -402,7 +402,7 @@ Test(spawn, umask_and_rlimits)
 	cr_assert_str_eq(out, "077\n123 456\n");
 }
 
-Test(spawn, signal_mask_and_dispositions_reset)
+TEST_NOLEAK(spawn, signal_mask_and_dispositions_reset)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	sigset_t block, custom;
@@ -432,7 +432,7 @@ Test(spawn, signal_mask_and_dispositions_reset)
 	pthread_sigmask(SIG_UNBLOCK, &block, NULL);
 }
 
-Test(spawn, no_new_privs)
+TEST_NOLEAK(spawn, no_new_privs)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	char out[64];
@@ -444,7 +444,7 @@ Test(spawn, no_new_privs)
 	cr_assert_str_eq(out, "1\n");
 }
 
-Test(spawn, privilege_drop_is_complete)
+TEST_NOLEAK(spawn, privilege_drop_is_complete)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	gid_t groups[] = { 65534, 100 };
@@ -466,7 +466,7 @@ Test(spawn, privilege_drop_is_complete)
 	cr_assert_str_eq(out, "65534 65534 65534 65534 65534 65534 100 65534\n");
 }
 
-Test(spawn, privilege_change_failure_is_reported)
+TEST_NOLEAK(spawn, privilege_change_failure_is_reported)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	char *argv[] = { "/bin/true", NULL };
@@ -499,7 +499,7 @@ static void *spawn_with_pdeathsig(void *p)
 	return NULL; /* the spawning thread ends: the child gets SIGTERM */
 }
 
-Test(spawn, parent_death_signal_follows_the_spawning_thread)
+TEST_NOLEAK(spawn, parent_death_signal_follows_the_spawning_thread)
 {
 	struct pdeath_arg a;
 	struct col_status st;
@@ -514,7 +514,7 @@ Test(spawn, parent_death_signal_follows_the_spawning_thread)
 	col_child_release(&a.child);
 }
 
-Test(spawn, signal_through_pidfd)
+TEST_NOLEAK(spawn, signal_through_pidfd)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	char *argv[] = { (char *)helper_path(), "pause", NULL };
@@ -534,7 +534,7 @@ Test(spawn, signal_through_pidfd)
 	col_child_release(NULL);
 }
 
-Test(spawn, ten_thousand_children_leave_no_zombie_and_no_fd)
+TEST_NOLEAK(spawn, ten_thousand_children_leave_no_zombie_and_no_fd)
 {
 	char *argv[] = { "/bin/true", NULL };
 	int fds_before = col_fd_count();
@@ -556,7 +556,7 @@ Test(spawn, ten_thousand_children_leave_no_zombie_and_no_fd)
 	cr_assert_eq(col_fd_count(), fds_before);
 }
 
-Test(spawn, bad_arguments_are_rejected_with_nothing_leaked)
+TEST_NOLEAK(spawn, bad_arguments_are_rejected_with_nothing_leaked)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	char *argv[] = { "/bin/true", NULL };
@@ -595,7 +595,7 @@ Test(spawn, bad_arguments_are_rejected_with_nothing_leaked)
 	cr_assert_eq(col_spawn_start(&o, &c, &err), -EBADF);
 }
 
-Test(spawn, many_extra_fds)
+TEST_NOLEAK(spawn, many_extra_fds)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	int leaky[40];
