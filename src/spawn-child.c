@@ -34,7 +34,7 @@
 #include "spawn-internal.h"
 #include "banned.h"
 
-#define CHILD_CODE __attribute__((no_sanitize_address, no_sanitize_undefined))
+#define CHILD_CODE __attribute__((no_sanitize("address", "undefined")))
 
 CHILD_CODE static void __attribute__((noreturn))
 child_fail(const struct col__spawn_ctx *c, enum col_spawn_step step, int error)

@@ -31,9 +31,10 @@
  *    extra fds in opts.fds as 3, 4, ... in order; every other fd is closed
  *    (close_range), including fds another thread opened without
  *    O_CLOEXEC at the same moment.
- *  - Every signal disposition is SIG_DFL (also those the parent ignores)
- *    and its signal mask is empty unless opts.sigmask or
- *    COL_SPAWN_KEEP_SIGMASK says otherwise.
+ *  - Every signal disposition is SIG_DFL (also those the parent ignores;
+ *    except the signals libc reserves for its threads, 32 and 33 with
+ *    glibc, which libc does not let anyone change) and its signal mask is
+ *    empty unless opts.sigmask or COL_SPAWN_KEEP_SIGMASK says otherwise.
  *  - When the caller asks for uid/gid, supplementary groups are set first,
  *    then the gid, then the uid, and the drop is verified (getresuid /
  *    getresgid, and regaining uid 0 must fail); any failure aborts the spawn.

@@ -406,6 +406,7 @@ TEST_NOLEAK(spawn, signal_mask_and_dispositions_reset)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	sigset_t block, custom;
+	unsigned long long blocked, ignored;
 	char out[128];
 
 	sigemptyset(&block);
@@ -415,7 +416,12 @@ TEST_NOLEAK(spawn, signal_mask_and_dispositions_reset)
 	signal(SIGPIPE, SIG_IGN);
 
 	run_helper(&o, out, sizeof(out), "print-sigmask", "print-sigign", NULL);
-	cr_assert_str_eq(out, "0000000000000000\n0000000000000000\n");
+	cr_assert_eq(sscanf(out, "%llx %llx", &blocked, &ignored), 2);
+	cr_assert_eq(blocked, 0, "blocked: %s", out);
+	/* Signals 32 and 33 belong to libc, which refuses to change them; the
+	 * sanitizer runtimes ignore one of them, and an ignored disposition
+	 * survives exec. Every other one must be back to SIG_DFL. */
+	cr_assert_eq(ignored & ~(3ULL << 31), 0, "ignored: %s", out);
 
 	o.flags = COL_SPAWN_KEEP_SIGMASK;
 	run_helper(&o, out, sizeof(out), "print-sigmask", NULL);
