@@ -353,6 +353,16 @@ void col_child_release(struct col_child *child)
 		child->stdio[i] = col_close(child->stdio[i]);
 }
 
+int col_pidfd_open(pid_t pid, int *ret_pidfd)
+{
+	pid_t r;
+
+	if (pid <= 0 || !ret_pidfd)
+		return -EINVAL;
+	r = pidfd_open_pid(pid, ret_pidfd);
+	return r < 0 ? (int)r : 0;
+}
+
 int col_pidfd_signal(int pidfd, int signo)
 {
 	if (pidfd < 0)

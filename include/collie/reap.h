@@ -82,6 +82,26 @@ COL_API int col_reap_set_subreaper(bool on);
  * definition). Returns 1, 0, or -errno. */
 COL_API int col_reap_is_subreaper(void);
 
+/*
+ * List this process's children (every thread's, from
+ * /proc/self/task/<tid>/children) into buf, up to len of them. Returns how
+ * many there are (which may exceed len: call again with a bigger buffer),
+ * or -errno (-ENOENT when /proc is not mounted). A child in the list
+ * cannot be recycled before this process reaps it, so its pid may be
+ * turned into a pidfd with col_pidfd_open() without a race.
+ */
+COL_API int col_reap_children(pid_t *buf, size_t len);
+
+/*
+ * Whether the child that pidfd names has stopped (SIGTSTP, SIGSTOP, ...)
+ * or continued since this was last asked; consumes that report, not the
+ * exit (waitid(P_PIDFD, WSTOPPED | WCONTINUED | WNOHANG)). Returns 1 and
+ * sets *ret_signo to the stop signal, 2 when it continued (*ret_signo =
+ * SIGCONT), 0 when neither happened (also when it has exited: reap it
+ * with col_reap_pidfd()), or -errno. Job control for shells and inits.
+ */
+COL_API int col_reap_stopped(int pidfd, int *ret_signo);
+
 /* Decode a wait status from waitpid() (status) into *ret. Returns 0, or
  * -EINVAL when status is not that of an ended process (stopped/continued). */
 COL_API int col_status_from_wait(int wstatus, pid_t pid, struct col_status *ret);

@@ -185,6 +185,14 @@ COL_API int col_child_signal(const struct col_child *child, int signo);
 COL_API const char *col_spawn_step_name(enum col_spawn_step step);
 
 /*
+ * Open a pidfd for pid (pidfd_open(2), close-on-exec). Race-free only for
+ * a pid that cannot have been recycled: this process's own unreaped child
+ * (see col_reap_children()). Returns 0 and *ret_pidfd (owned by the
+ * caller), -ESRCH when no such process exists, or -errno.
+ */
+COL_API int col_pidfd_open(pid_t pid, int *ret_pidfd);
+
+/*
  * Signal a process by its pidfd (pidfd_send_signal(2)). pidfd is borrowed.
  * Returns 0, -ESRCH when it has exited, or -errno.
  */

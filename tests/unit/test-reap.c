@@ -169,3 +169,62 @@ TEST_NOLEAK(reap, subreaper_reaps_an_orphaned_grandchild)
 	cr_assert_eq(col_reap_set_subreaper(false), 0);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
+
+TEST_NOLEAK(reap, children_are_listed_and_can_be_opened)
+{
+	char *argv[] = { (char *)helper_path(), "wait-eof", NULL };
+	struct col_child a, b;
+	struct col_status st;
+	pid_t list[8], small[1];
+	int pidfd;
+
+	cr_assert_eq(col_reap_children(list, 8), 0);
+	start(&a, argv, true, false);
+	start(&b, argv, true, false);
+	cr_assert_eq(col_reap_children(list, 8), 2);
+	cr_assert((list[0] == a.pid && list[1] == b.pid) || (list[0] == b.pid && list[1] == a.pid));
+	cr_assert_eq(col_reap_children(small, 1), 2, "the count must say the buffer was short");
+	cr_assert_eq(col_reap_children(NULL, 0), 2);
+	cr_assert_eq(col_reap_children(NULL, 1), -EINVAL);
+
+	cr_assert_eq(col_pidfd_open(a.pid, &pidfd), 0);
+	cr_assert_eq(col_pidfd_signal(pidfd, SIGTERM), 0);
+	cr_assert_eq(col_reap_pidfd(pidfd, 0, &st), 1);
+	cr_assert_eq(st.kind, COL_STATUS_KILLED);
+	col_close(pidfd);
+	cr_assert_eq(col_pidfd_open(0, &pidfd), -EINVAL);
+	cr_assert_eq(col_pidfd_open(a.pid, NULL), -EINVAL);
+
+	b.stdio[0] = col_close(b.stdio[0]);
+	cr_assert_eq(col_reap_pidfd(b.pidfd, 0, &st), 1);
+	col_child_release(&a);
+	col_child_release(&b);
+	cr_assert_eq(col_reap_children(list, 8), 0);
+}
+
+TEST_NOLEAK(reap, stops_and_continues_are_reported)
+{
+	char *argv[] = { (char *)helper_path(), "wait-eof", NULL };
+	struct col_child c;
+	struct col_status st;
+	siginfo_t si;
+	int sig = 0;
+
+	start(&c, argv, true, false);
+	cr_assert_eq(col_reap_stopped(c.pidfd, &sig), 0);
+	cr_assert_eq(col_pidfd_signal(c.pidfd, SIGSTOP), 0);
+	/* Wait for the stop without consuming it, then ask. */
+	cr_assert_eq(waitid(P_PID, (id_t)c.pid, &si, WSTOPPED | WNOWAIT), 0);
+	cr_assert_eq(col_reap_stopped(c.pidfd, &sig), 1);
+	cr_assert_eq(sig, SIGSTOP);
+	cr_assert_eq(col_reap_stopped(c.pidfd, &sig), 0, "the stop was reported twice");
+	cr_assert_eq(col_pidfd_signal(c.pidfd, SIGCONT), 0);
+	cr_assert_eq(waitid(P_PID, (id_t)c.pid, &si, WCONTINUED | WNOWAIT), 0);
+	cr_assert_eq(col_reap_stopped(c.pidfd, &sig), 2);
+	cr_assert_eq(sig, SIGCONT);
+	c.stdio[0] = col_close(c.stdio[0]);
+	cr_assert_eq(col_reap_pidfd(c.pidfd, 0, &st), 1);
+	cr_assert_eq(st.code, 0);
+	cr_assert_eq(col_reap_stopped(-1, &sig), -EBADF);
+	col_child_release(&c);
+}
