@@ -287,23 +287,37 @@ static int read_line(const char *path, const char *prefix, char *buf, size_t len
 	return r;
 }
 
+/* "key\t: value" -> "value" */
+static const char *after_colon(const char *line)
+{
+	const char *p = strchr(line, ':');
+
+	return p ? p + 1 + strspn(p + 1, " ") : line;
+}
+
 /* The machine, so that a table pasted anywhere says where it came from. */
 static void print_machine(void)
 {
-	char cpu[256], thp[256], date[64];
+	char cpu[256], family[64], model[64], thp[256], date[64];
 	struct utsname u;
 	time_t t = time(NULL);
 	struct tm tm;
 
 	if (read_line("/proc/cpuinfo", "model name", cpu, sizeof(cpu)) < 0)
 		snprintf(cpu, sizeof(cpu), "model name: unknown");
+	/* A hypervisor may report a bare "AMD EPYC"; family and model say which. */
+	if (read_line("/proc/cpuinfo", "cpu family", family, sizeof(family)) < 0)
+		snprintf(family, sizeof(family), "cpu family: ?");
+	if (read_line("/proc/cpuinfo", "model\t", model, sizeof(model)) < 0)
+		snprintf(model, sizeof(model), "model: ?");
 	if (read_line("/sys/kernel/mm/transparent_hugepage/enabled", "", thp, sizeof(thp)) < 0)
 		snprintf(thp, sizeof(thp), "unknown");
 	if (uname(&u) < 0)
 		snprintf(u.release, sizeof(u.release), "unknown");
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", &tm);
-	printf("# cpu: %s\n", strchr(cpu, ':') ? strchr(cpu, ':') + 2 : cpu);
+	printf("# cpu: %s (family %s, model %s)\n", after_colon(cpu), after_colon(family),
+	       after_colon(model));
 	printf("# cores online: %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
 	printf("# kernel: %s %s\n", u.release, u.machine);
 	printf("# glibc: %s\n", gnu_get_libc_version());
