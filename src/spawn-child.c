@@ -6,9 +6,12 @@
  * from a possibly multi-threaded parent. It must be async-signal-safe: no
  * malloc, no stdio, no locks, no library call that is not a thin syscall
  * wrapper, no writes to memory the parent will read (the parent's stack
- * and heap are shared), no return from col__spawn_child(). A failure is
- * written as {step, errno} to the close-on-exec error pipe and the child
- * calls _exit(127); the parent reads EOF when execve succeeded.
+ * and heap are shared) except ctx->report, no return from
+ * col__spawn_child(). A failure is recorded as {step, errno} and the child
+ * calls _exit(127): with CLONE_VM | CLONE_VFORK in ctx->report, which the
+ * parent reads once it resumes (the child has exec'd or exited by then);
+ * after fork() into the close-on-exec error pipe, whose EOF tells the
+ * parent that execve succeeded.
  *
  * Credentials are changed with raw syscalls: glibc's setuid()/setgroups()
  * wrappers broadcast the change to every thread of the process (setxid
@@ -41,8 +44,13 @@ child_fail(const struct col__spawn_ctx *c, enum col_spawn_step step, int error)
 {
 	struct col__spawn_report r = { .step = (int32_t)step, .error = error };
 
-	while (write(c->err_fd, &r, sizeof(r)) < 0 && errno == EINTR)
-		;
+	if (c->err_fd < 0) {
+		((struct col__spawn_ctx *)c)->report.error = error;
+		((struct col__spawn_ctx *)c)->report.step = (int32_t)step;
+	} else {
+		while (write(c->err_fd, &r, sizeof(r)) < 0 && errno == EINTR)
+			;
+	}
 	_exit(127);
 }
 
@@ -153,7 +161,8 @@ CHILD_CODE static void arrange_fds(struct col__spawn_ctx *c)
 {
 	int n = c->n_targets;
 
-	c->err_fd = relocate(c, c->err_fd, n);
+	if (c->err_fd >= 0)
+		c->err_fd = relocate(c, c->err_fd, n);
 	for (int i = 0; i < n; i++) {
 		int src = c->fd_src[i];
 
@@ -172,6 +181,10 @@ CHILD_CODE static void arrange_fds(struct col__spawn_ctx *c)
 			keep_inherited(c, i);
 		else if (dup2(c->fd_tmp[i], i) < 0)
 			child_fail(c, COL_SPAWN_STEP_FDS, errno);
+	}
+	if (c->err_fd < 0) {
+		close_fds(c, (unsigned)n, ~0U);
+		return;
 	}
 	close_fds(c, (unsigned)n, (unsigned)c->err_fd - 1);
 	close_fds(c, (unsigned)c->err_fd + 1, ~0U);

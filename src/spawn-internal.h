@@ -29,8 +29,9 @@ struct col__spawn_report {
  * Everything the child needs, prepared by the parent before clone(). With
  * CLONE_VM the child reads it in the parent's own memory while the parent
  * is suspended; with fork() it reads its copy. The child writes only to
- * err_fd and fd_tmp (scratch, never read by the parent afterwards: the
- * parent closes the error pipe through its own copy of the fd number).
+ * err_fd, fd_tmp (scratch, never read by the parent afterwards: the
+ * parent closes the error pipe through its own copy of the fd number) and,
+ * with CLONE_VM, report: the one field the parent reads back.
  */
 struct col__spawn_ctx {
 	const struct col_spawn_opts *opts; /* the caller's options */
@@ -40,14 +41,16 @@ struct col__spawn_ctx {
 	int *fd_src;	     /* per target fd 0..n_targets-1: source fd or COL__SPAWN_FD_* */
 	int *fd_tmp;	     /* scratch: the relocated copies, one per target */
 	int n_targets;	     /* 3 + opts->n_fds */
-	int err_fd;	     /* write end of the error pipe (CLOEXEC) */
+	int err_fd;	     /* fork: write end of the error pipe (CLOEXEC); CLONE_VM: -1 */
 	pid_t parent_pid;    /* for the parent-death race check */
 	sigset_t child_mask; /* the mask to install just before exec */
+	volatile struct col__spawn_report report; /* CLONE_VM: the failure, or zeros */
 };
 
 /*
  * The child: runs from clone() (or after fork()) to execve. Never returns:
- * it execs or writes a report to ctx->err_fd and _exit(127)s.
+ * it execs, or reports the failure (into ctx->report when it shares the
+ * parent's memory, else to ctx->err_fd) and _exit(127)s.
  * Async-signal-safe.
  */
 int col__spawn_child(void *ctx) __attribute__((noreturn));

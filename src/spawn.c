@@ -6,8 +6,10 @@
  * memory (fork+exec of a 4 GiB parent copies ~8 MiB of page tables), and
  * the kernel hands us a pidfd atomically with the pid, so there is no
  * window in which the pid could be recycled before we hold a reference.
- * The child runs on a small stack of its own (mmap) while the parent
- * thread is suspended until execve succeeds or the child exits.
+ * The child runs on a small stack of its own (an array in the parent's
+ * frame) while the parent thread is suspended until execve succeeds or
+ * the child exits. Its code is not instrumented by sanitizers (see
+ * spawn-child.c), so it leaves no shadow state behind on that stack.
  *
  * Before clone every signal is blocked in the calling thread: the child
  * shares our memory, and a handler of ours running on its stack would
@@ -26,7 +28,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -36,26 +37,13 @@
 #include "spawn-internal.h"
 #include "banned.h"
 
-/*
- * AddressSanitizer keeps shadow state for the child's stack frames, and a
- * child that execs never runs its epilogues to clear it; the next spawn
- * would then trip on the stale poison. Clear the whole stack's shadow
- * around each use, as ASan asks of code that switches stacks.
- */
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#define unpoison_stack(p, n) __asan_unpoison_memory_region((p), (n))
-#else
-#define unpoison_stack(p, n) ((void)0)
-#endif
-
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
 #endif
 
-/* Enough for the child's frames and its PATH_MAX buffer, also when built
- * with sanitizers; pages that are never touched cost nothing. */
-#define CHILD_STACK_SIZE (256 * 1024)
+/* Enough for the child's frames (its code is never instrumented by
+ * sanitizers) and the PATH_MAX buffer of the PATH search. */
+#define CHILD_STACK_SIZE (32 * 1024)
 
 /* A cap on extra fds, far above any real use, to bound the scratch array. */
 #define MAX_EXTRA_FDS 65536
@@ -192,6 +180,9 @@ static int prepare_fds(const struct col_spawn_opts *o, struct col__spawn_ctx *ct
 	}
 	for (size_t i = 0; i < o->n_fds; i++)
 		ctx->fd_src[3 + i] = o->fds[i];
+	ctx->err_fd = -1;
+	if (!(o->flags & COL_SPAWN_USE_FORK))
+		return 0; /* the child reports into ctx->report */
 	if (pipe2(f->err, O_CLOEXEC) < 0)
 		return -errno;
 	ctx->err_fd = f->err[1];
@@ -220,12 +211,14 @@ static pid_t pidfd_open_pid(pid_t pid, int *ret_pidfd)
 
 /*
  * Create the child. Returns its pid (> 0) with *ret_pidfd set, or -errno.
- * Runs with every signal blocked.
+ * Runs with every signal blocked. The child's stack is an array in this
+ * frame, as in musl: the parent does not touch it while suspended, and it
+ * saves an mmap and munmap per spawn.
  */
 static pid_t create_child(struct col__spawn_ctx *ctx, unsigned flags, int *ret_pidfd)
 {
+	char stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
 	pid_t pid;
-	char *stack;
 	int pidfd = -1;
 
 	if (flags & COL_SPAWN_USE_FORK) {
@@ -234,24 +227,17 @@ static pid_t create_child(struct col__spawn_ctx *ctx, unsigned flags, int *ret_p
 			col__spawn_child(ctx);
 		return pid < 0 ? -errno : pidfd_open_pid(pid, ret_pidfd);
 	}
-	stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED)
-		return -errno;
-	unpoison_stack(stack, CHILD_STACK_SIZE);
-	pid = clone(col__spawn_child, stack + CHILD_STACK_SIZE,
+	pid = clone(col__spawn_child, stack + sizeof(stack),
 		    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, ctx, &pidfd);
 	if (pid < 0 && errno == EINVAL) {
 		/* Before Linux 5.2 there is no CLONE_PIDFD: open it after. */
-		pid = clone(col__spawn_child, stack + CHILD_STACK_SIZE,
+		pid = clone(col__spawn_child, stack + sizeof(stack),
 			    CLONE_VM | CLONE_VFORK | SIGCHLD, ctx);
 		if (pid > 0)
 			pid = pidfd_open_pid(pid, &pidfd);
 	}
 	if (pid < 0)
 		pid = -errno;
-	unpoison_stack(stack, CHILD_STACK_SIZE);
-	munmap(stack, CHILD_STACK_SIZE);
 	if (pid > 0)
 		*ret_pidfd = pidfd;
 	return pid;
@@ -315,8 +301,15 @@ int col_spawn_start(const struct col_spawn_opts *o, struct col_child *ret_child,
 		goto fail_parent;
 	}
 
-	f.err[1] = col_close(f.err[1]);
-	r = read_report(f.err[0], &report);
+	if (o->flags & COL_SPAWN_USE_FORK) {
+		f.err[1] = col_close(f.err[1]);
+		r = read_report(f.err[0], &report);
+	} else {
+		/* CLONE_VFORK: the child has exec'd or exited by now. */
+		report.step = ctx.report.step;
+		report.error = ctx.report.error;
+		r = report.error ? 1 : 0;
+	}
 	if (r != 0) {
 		/* The child failed before or at exec and has exited: reap it. */
 		col_reap_pidfd(pidfd, 0, NULL);

@@ -63,6 +63,16 @@ TEST_NOLEAK(spawn, missing_program_reports_enoent_synchronously)
 	cr_assert_eq(err.error, ENOENT);
 	cr_assert_eq(c.pidfd, -1, "output written on failure");
 	cr_assert_str_eq(col_spawn_step_name(err.step), "exec");
+
+	/* The fork fallback reports through its pipe instead of memory. */
+	o.flags = COL_SPAWN_USE_FORK;
+	o.cwd = "/nonexistent-dir";
+	cr_assert_eq(col_spawn_start(&o, &c, &err), -ENOENT);
+	cr_assert_eq(err.step, COL_SPAWN_STEP_CWD);
+	o.cwd = NULL;
+	cr_assert_eq(col_spawn_start(&o, &c, &err), -ENOENT);
+	cr_assert_eq(err.step, COL_SPAWN_STEP_EXEC);
+	cr_assert_eq(count_zombies_of(getpid()), 0);
 }
 
 TEST_NOLEAK(spawn, missing_program_in_path_reports_enoent)
