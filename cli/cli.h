@@ -14,10 +14,17 @@
 #define CLI_EXIT_CANNOT_EXEC 126
 #define CLI_EXIT_NOT_FOUND 127
 
+#ifndef COLLIE_VERSION
+#define COLLIE_VERSION "unknown"
+#endif
+
 /* Print "collie: " and the formatted message on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* collie run: parse a command line with the command language and run it. */
 int cli_run(int argc, char **argv);
+
+/* collie init: run one program as PID 1 (or a subreaper) over it. */
+int cli_init(int argc, char **argv);
 
 #endif

@@ -11,10 +11,6 @@
 #include "cli.h"
 #include "banned.h"
 
-#ifndef COLLIE_VERSION
-#define COLLIE_VERSION "unknown"
-#endif
-
 static const char usage_text[] =
 	"usage: collie COMMAND [ARGS...]\n"
 	"\n"
@@ -24,6 +20,10 @@ static const char usage_text[] =
 	"                 run a command line in collie's command language (quoting,\n"
 	"                 $VAR, VAR=value, pipelines, redirections; no shell) and exit\n"
 	"                 with its status\n"
+	"  init [OPTIONS] [--] PROGRAM [ARGS...]\n"
+	"                 run PROGRAM as a container's PID 1 (or as a subreaper):\n"
+	"                 reap zombies, forward signals, exit with its status;\n"
+	"                 see 'collie init --help'\n"
 	"  version        print the version\n"
 	"  help           print this help\n"
 	"\n"
@@ -58,6 +58,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "run") == 0)
 		return cli_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "init") == 0)
+		return cli_init(argc - 1, argv + 1);
 	cli_error("unknown command '%s'; try 'collie help'", cmd);
 	return CLI_EXIT_USAGE;
 }

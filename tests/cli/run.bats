@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # collie run: the command language from the command line, as a user runs it.
 
+bats_require_minimum_version 1.5.0
+
 setup() {
 	TMP="$(mktemp -d)"
 }
@@ -58,8 +60,7 @@ teardown() {
 }
 
 @test "a missing program exits 127 and names it" {
-	run "$COLLIE" run "collie-no-such-program arg"
-	[ "$status" -eq 127 ]
+	run -127 "$COLLIE" run "collie-no-such-program arg"
 	[[ "$output" == *"collie-no-such-program"* ]]
 }
 

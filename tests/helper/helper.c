@@ -31,6 +31,19 @@
  *                     the child (now an orphan) runs the remaining steps
  *   fork-wait         fork; the child runs the remaining steps, the parent
  *                     waits for it and exits with its code
+ *   fork-wait-eof     fork; the parent prints the child's pid, waits for EOF
+ *                     on stdin and exits 0; the child runs the remaining
+ *                     steps
+ *   close-stdin       close fd 0 (so a parent's wait-eof can end)
+ *   orphans N         make N orphans that exit at once: fork a child that
+ *                     forks N grandchildren and exits without waiting;
+ *                     wait for that child only (the grandchildren are left
+ *                     to whoever reaps orphans), then go on
+ *   setsid            start a new session (leave the process group)
+ *   block-signals     block every catchable signal (so a test can say
+ *                     "ready" before it sends any)
+ *   signals N         block every catchable signal, then print the name of
+ *                     each of the next N signals received ("SIGTERM")
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -185,6 +198,55 @@ static void do_pause(void)
 		sigsuspend(&none);
 }
 
+static void make_orphans(long n)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		for (long i = 0; i < n; i++) {
+			pid_t g = fork();
+
+			if (g < 0)
+				_exit(1);
+			if (g == 0)
+				_exit(0);
+		}
+		_exit(0);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid");
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		errno = EAGAIN;
+		die("orphans");
+	}
+}
+
+static void print_signals(long n)
+{
+	sigset_t all;
+	char name[32];
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	for (long i = 0; i < n; i++) {
+		int sig = sigwaitinfo(&all, NULL);
+
+		if (sig < 0) {
+			if (errno == EINTR) {
+				i--;
+				continue;
+			}
+			die("sigwaitinfo");
+		}
+		col_signal_format(sig, name, sizeof(name));
+		printf("%s\n", name);
+	}
+}
+
 /* Run one step; returns how many arguments it consumed. */
 static int step(char **argv, int argc)
 {
@@ -218,6 +280,19 @@ static int step(char **argv, int argc)
 		copy_stdin(1);
 	} else if (strcmp(s, "wait-eof") == 0) {
 		copy_stdin(-1);
+	} else if (strcmp(s, "orphans") == 0) {
+		make_orphans(number(a));
+		return 2;
+	} else if (strcmp(s, "setsid") == 0) {
+		if (setsid() < 0)
+			die("setsid");
+	} else if (strcmp(s, "block-signals") == 0) {
+		sigset_t all;
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, NULL);
+	} else if (strcmp(s, "signals") == 0) {
+		print_signals(number(a));
+		return 2;
 	} else if (strcmp(s, "print-fds") == 0) {
 		print_fds();
 	} else if (strcmp(s, "print-sigmask") == 0) {
@@ -263,6 +338,20 @@ static int step(char **argv, int argc)
 	} else if (strcmp(s, "pause") == 0) {
 		fflush(stdout);
 		do_pause();
+	} else if (strcmp(s, "close-stdin") == 0) {
+		close(0);
+	} else if (strcmp(s, "fork-wait-eof") == 0) {
+		pid_t pid;
+		fflush(stdout);
+		pid = fork();
+		if (pid < 0)
+			die("fork");
+		if (pid == 0)
+			return 1;
+		printf("%d\n", (int)pid);
+		fflush(stdout);
+		copy_stdin(-1);
+		exit(0);
 	} else if (strcmp(s, "double-fork") == 0 || strcmp(s, "fork-wait") == 0) {
 		pid_t pid;
 		fflush(stdout);

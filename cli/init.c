@@ -1,0 +1,555 @@
+/*
+ * init.c - `collie init`: run one program as a container's first process
+ * (PID 1) or, anywhere else, as a subreaper over it.
+ *
+ * What a PID 1 owes its container, and how it is done here:
+ *  - Reap every zombie at once. SIGCHLD is read from the loop's signalfd;
+ *    each time, every zombie is collected: col_reap_peek() names one
+ *    without reaping it, the main child is reaped through its pidfd,
+ *    anything else (an orphan re-parented to us) by its pid, which cannot
+ *    have been recycled while it is an unreaped zombie.
+ *  - Pass signals on. Every catchable signal except the synchronous fault
+ *    signals is blocked and read from the signalfd, then sent to the
+ *    child's process group (default, as dumb-init does; tini's -g) or to
+ *    the child alone (-c). The group is signalled only while its leader,
+ *    the main child, is unreaped, so its id cannot have been recycled.
+ *  - Exit as the child did: its code, or 128+N for signal N; -e remaps.
+ *  - Leave nothing behind. When the main child exits, the rest of its group
+ *    gets SIGTERM while the leader is still a zombie, and every process
+ *    still descended from us (our children, and the orphans that reach us
+ *    as we are a subreaper) gets SIGTERM, then SIGKILL after the grace
+ *    period; collie exits when it has no child left.
+ *  - Job control. When stdin is a terminal whose foreground we own, the
+ *    child's group gets the terminal (so `collie init -- bash` works as
+ *    bash does), and gets it back when it exits. When the child is stopped
+ *    by the terminal (^Z) and we are not PID 1, we take the terminal back
+ *    and stop ourselves, so the calling shell sees the job stop; on SIGCONT
+ *    we hand the terminal back and continue the child's group.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "collie/fd.h"
+#include "collie/loop.h"
+#include "collie/reap.h"
+#include "collie/sig.h"
+#include "collie/spawn.h"
+#include "cli.h"
+#include "banned.h"
+
+#define DEFAULT_GRACE_SEC 5
+
+struct init_opts {
+	bool single_child;  /* -c: signals to the child, not its group */
+	bool verbose;	    /* -v: say what happens */
+	bool warn_reap;	    /* -w: report every orphan reaped */
+	bool remap[256];    /* -e: these exit codes become 0 */
+	int rewrite[_NSIG]; /* -r: signal -> signal to send (0 = drop) */
+	uint64_t grace;	    /* -t: SIGTERM -> SIGKILL delay, usec */
+	int pdeathsig;	    /* -p: our own parent-death signal */
+};
+
+struct init_state {
+	const struct init_opts *opts;
+	struct col_loop *loop;
+	struct col_child child;	  /* the main child; pidfd closed once reaped */
+	pid_t pgid;		  /* the child's process group */
+	bool child_done;	  /* the main child has been reaped */
+	struct col_status status; /* how it ended */
+	bool killing;		  /* grace period over: SIGKILL everything */
+	struct col_source *grace_timer;
+	int tty_fd; /* the terminal handed to the child, or -1 */
+	bool pid1;
+};
+
+static void verbose(const struct init_state *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void verbose(const struct init_state *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!s->opts->verbose)
+		return;
+	fputs("collie init: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Signals that are faults of this process, never forwarded (as tini). */
+static bool is_fault_signal(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
+	       sig == SIGTRAP || sig == SIGSYS || sig == SIGABRT;
+}
+
+static bool is_job_stop_signal(int sig)
+{
+	return sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+/* Send sig where signals go, only while the main child is unreaped: then
+ * its pid, which is the group's id, cannot have been recycled. */
+static void forward(struct init_state *s, int sig)
+{
+	int r;
+
+	if (s->child_done)
+		return;
+	if (s->opts->single_child)
+		r = col_child_signal(&s->child, sig);
+	else
+		r = killpg(s->pgid, sig) < 0 ? -errno : 0;
+	if (r < 0 && r != -ESRCH)
+		cli_error("init: cannot forward signal %d: %s", sig, strerror(-r));
+}
+
+/* Give the terminal to the child's group (give) or take it back. */
+static void hand_terminal(struct init_state *s, bool give)
+{
+	if (s->tty_fd < 0)
+		return;
+	/* SIGTTOU is blocked (the loop reads it), so this works from the
+	 * background too. */
+	if (tcsetpgrp(s->tty_fd, give ? s->pgid : getpgrp()) < 0 && errno != ENOTTY)
+		verbose(s, "tcsetpgrp: %s", strerror(errno));
+}
+
+/* Pids already sent SIGTERM in the exit phase, so each gets it once. */
+struct pid_set {
+	pid_t *pids;
+	size_t n, cap;
+};
+
+static struct pid_set termed;
+
+static bool pid_set_has(const struct pid_set *set, pid_t pid)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->pids[i] == pid)
+			return true;
+	return false;
+}
+
+static void pid_set_add(struct pid_set *set, pid_t pid)
+{
+	if (set->n == set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 64;
+		pid_t *p = realloc(set->pids, cap * sizeof(*p));
+
+		if (!p)
+			return; /* it will get SIGTERM again: harmless */
+		set->pids = p;
+		set->cap = cap;
+	}
+	set->pids[set->n++] = pid;
+}
+
+static void pid_set_remove(struct pid_set *set, pid_t pid)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->pids[i] == pid) {
+			set->pids[i] = set->pids[--set->n];
+			return;
+		}
+}
+
+/* Signal one of our own unreaped children, through a pidfd. */
+static void signal_child_pid(pid_t pid, int sig)
+{
+	int pidfd;
+
+	if (col_pidfd_open(pid, &pidfd) < 0)
+		return; /* already gone */
+	col_pidfd_signal(pidfd, sig);
+	col_close(pidfd);
+}
+
+/*
+ * Exit phase: send SIGTERM once to every child we have (SIGKILL, every
+ * time, once the grace period is over). Returns how many children there
+ * are, 0 when none is left, or -errno.
+ */
+static int terminate_children(struct init_state *s)
+{
+	pid_t *kids = NULL;
+	int n = col_reap_children(NULL, 0);
+
+	if (n <= 0)
+		return n;
+	kids = malloc((size_t)n * sizeof(*kids));
+	if (!kids)
+		return -ENOMEM;
+	n = col_reap_children(kids, (size_t)n);
+	for (int i = 0; i < n; i++) {
+		if (s->killing) {
+			signal_child_pid(kids[i], SIGKILL);
+		} else if (!pid_set_has(&termed, kids[i])) {
+			verbose(s, "sending SIGTERM to leftover process %d", (int)kids[i]);
+			signal_child_pid(kids[i], SIGTERM);
+			pid_set_add(&termed, kids[i]);
+		}
+	}
+	free(kids);
+	return n;
+}
+
+static int exit_code(const struct init_state *s)
+{
+	int code = col_status_exit_code(&s->status);
+
+	if (code >= 0 && code < 256 && s->opts->remap[code])
+		return 0;
+	return code;
+}
+
+static void on_grace_over(struct col_source *src, uint64_t now, void *data)
+{
+	struct init_state *s = data;
+
+	verbose(s, "grace period over: killing what is left");
+	s->killing = true;
+	if (terminate_children(s) == 0)
+		col_loop_exit(s->loop, exit_code(s));
+}
+
+static void main_child_exited(struct init_state *s)
+{
+	char what[64];
+
+	/* The leader is a zombie: its group id is still ours to signal. */
+	killpg(s->pgid, SIGTERM);
+	col_reap_pidfd(s->child.pidfd, 0, &s->status);
+	s->child_done = true;
+	s->child.pidfd = col_close(s->child.pidfd);
+	hand_terminal(s, false);
+	col_status_format(&s->status, what, sizeof(what));
+	verbose(s, "child %d %s", (int)s->child.pid, what);
+	if (col_loop_add_timer(s->loop, col_now() + s->opts->grace, 0, on_grace_over, s,
+			       &s->grace_timer) < 0)
+		s->killing = true;
+}
+
+/* The child was stopped by the terminal (^Z): stop with it, so the shell
+ * that started us sees the job stop; resume it when we are continued. */
+static void follow_child_stop(struct init_state *s)
+{
+	int sig, r = col_reap_stopped(s->child.pidfd, &sig);
+
+	if (r != 1 || !is_job_stop_signal(sig) || s->pid1 || s->tty_fd < 0)
+		return;
+	verbose(s, "child stopped by SIG%s: stopping too", sig == SIGTSTP ? "TSTP" : "TTIN/TTOU");
+	hand_terminal(s, false);
+	raise(SIGSTOP);
+	/* Continued (fg): the SIGCONT also waits in the signalfd and will be
+	 * forwarded; give the terminal back before the child runs. */
+	hand_terminal(s, true);
+	forward(s, SIGCONT);
+}
+
+/* Collect every zombie; runs on each SIGCHLD (they coalesce). */
+static void sweep(struct init_state *s)
+{
+	struct col_status st;
+	char what[64];
+	pid_t pid;
+
+	while (col_reap_peek(&pid) == 1) {
+		if (!s->child_done && pid == s->child.pid) {
+			main_child_exited(s);
+			continue;
+		}
+		if (col_reap_pid(pid, 0, &st) != 1)
+			continue;
+		pid_set_remove(&termed, pid);
+		if (s->opts->warn_reap) {
+			col_status_format(&st, what, sizeof(what));
+			fprintf(stderr, "collie init: reaped zombie process %d (%s)\n", (int)pid,
+				what);
+		}
+	}
+	if (!s->child_done) {
+		follow_child_stop(s);
+		return;
+	}
+	if (terminate_children(s) == 0)
+		col_loop_exit(s->loop, exit_code(s));
+}
+
+static void on_signal(struct col_source *src, const struct signalfd_siginfo *si, void *data)
+{
+	struct init_state *s = data;
+	int sig = (int)si->ssi_signo, to;
+
+	if (sig == SIGCHLD) {
+		sweep(s);
+		return;
+	}
+	if (s->child_done) {
+		/* Asked again to stop while waiting for leftovers: stop waiting. */
+		if ((sig == SIGTERM || sig == SIGINT) && !s->killing) {
+			s->killing = true;
+			if (terminate_children(s) == 0)
+				col_loop_exit(s->loop, exit_code(s));
+		}
+		return;
+	}
+	to = s->opts->rewrite[sig];
+	if (to == 0) {
+		verbose(s, "signal %d dropped (-r)", sig);
+		return;
+	}
+	verbose(s, "forwarding signal %d%s", to, s->opts->single_child ? "" : " to the group");
+	forward(s, to);
+	if (is_job_stop_signal(to) && !s->pid1) {
+		hand_terminal(s, false);
+		raise(SIGSTOP);
+		hand_terminal(s, true);
+	}
+}
+
+/* Receive every signal we forward, and SIGCHLD, through the loop. */
+static int watch_signals(struct init_state *s)
+{
+	for (int sig = 1; sig < _NSIG; sig++) {
+		int r;
+
+		if (sig == SIGKILL || sig == SIGSTOP || is_fault_signal(sig))
+			continue;
+		r = col_loop_add_signal(s->loop, sig, on_signal, s, NULL);
+		if (r == -EINVAL)
+			continue; /* reserved by libc for its threads */
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int start_child(struct init_state *s, char **argv, const sigset_t *mask)
+{
+	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
+	struct col_spawn_error err;
+	int r;
+
+	o.argv = argv;
+	o.flags = COL_SPAWN_SEARCH_PATH | COL_SPAWN_SETPGID;
+	o.sigmask = mask; /* the mask we were started with, not the loop's */
+	if (isatty(0) && tcgetpgrp(0) == getpgrp()) {
+		o.flags |= COL_SPAWN_FOREGROUND;
+		o.tty_fd = 0;
+		s->tty_fd = 0;
+	}
+	r = col_spawn_start(&o, &s->child, &err);
+	if (r < 0) {
+		s->tty_fd = -1;
+		cli_error("init: cannot run '%s': %s: %s", argv[0], col_spawn_step_name(err.step),
+			  strerror(-r));
+		if (err.step != COL_SPAWN_STEP_EXEC)
+			return -CLI_EXIT_FAILURE;
+		return r == -ENOENT ? -CLI_EXIT_NOT_FOUND : -CLI_EXIT_CANNOT_EXEC;
+	}
+	s->pgid = s->child.pid;
+	verbose(s, "started '%s' as process %d", argv[0], (int)s->child.pid);
+	return 0;
+}
+
+static const char init_usage_text[] =
+	"usage: collie init [OPTIONS] [--] PROGRAM [ARGS...]\n"
+	"\n"
+	"Run PROGRAM as a container's first process: reap every zombie, pass\n"
+	"signals on, exit with PROGRAM's status, and leave no process behind.\n"
+	"Not PID 1, collie registers as a subreaper and does the same.\n"
+	"\n"
+	"Options:\n"
+	"  -c, --single-child     send signals to PROGRAM only, not its process group\n"
+	"  -g                     send signals to PROGRAM's process group (default)\n"
+	"  -r, --rewrite S:R      send signal R when signal S arrives (R = 0: drop S);\n"
+	"                         names or numbers, repeatable (dumb-init's --rewrite)\n"
+	"  -e, --remap-exit CODE  exit 0 when PROGRAM's status is CODE (0..255, e.g.\n"
+	"                         143 for SIGTERM); repeatable (tini's -e)\n"
+	"  -t, --grace SECONDS    after PROGRAM exits, wait this long between SIGTERM\n"
+	"                         and SIGKILL for what it left behind (default 5)\n"
+	"  -p, --pdeath SIGNAL    signal collie gets when its parent dies (tini's -p)\n"
+	"  -s, --subreaper        accepted for tini compatibility; always on when\n"
+	"                         not PID 1\n"
+	"  -w, --warn-reap        print a line for every orphan reaped (tini's -w)\n"
+	"  -v, --verbose          say what happens, on stderr\n"
+	"  -h, --help             this help\n"
+	"      --version          print the version\n"
+	"\n"
+	"Exit status: PROGRAM's code, 128+N when killed by signal N, 127 when it\n"
+	"was not found, 126 when it could not be executed, 2 for bad usage.\n";
+
+static int parse_rewrite(struct init_opts *o, const char *arg)
+{
+	char from[32];
+	const char *colon = strchr(arg, ':');
+	int s, r;
+
+	if (!colon || (size_t)(colon - arg) >= sizeof(from)) {
+		cli_error("init: --rewrite '%s': expected FROM:TO, e.g. 15:3 or TERM:QUIT", arg);
+		return -1;
+	}
+	memcpy(from, arg, (size_t)(colon - arg));
+	from[colon - arg] = 0;
+	s = col_signal_parse(from);
+	r = strcmp(colon + 1, "0") == 0 ? 0 : col_signal_parse(colon + 1);
+	if (s <= 0 || r < 0 || s >= _NSIG || r >= _NSIG) {
+		cli_error("init: --rewrite '%s': '%s' is not a signal", arg,
+			  s <= 0 ? from : colon + 1);
+		return -1;
+	}
+	o->rewrite[s] = r;
+	return 0;
+}
+
+static int parse_number(const char *opt, const char *arg, long lo, long hi, long *ret)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < lo || v > hi) {
+		cli_error("init: %s '%s': expected a whole number from %ld to %ld", opt, arg, lo,
+			  hi);
+		return -1;
+	}
+	*ret = v;
+	return 0;
+}
+
+static int parse_init_opts(int argc, char **argv, struct init_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "single-child", no_argument, NULL, 'c' },
+		{ "rewrite", required_argument, NULL, 'r' },
+		{ "remap-exit", required_argument, NULL, 'e' },
+		{ "grace", required_argument, NULL, 't' },
+		{ "pdeath", required_argument, NULL, 'p' },
+		{ "subreaper", no_argument, NULL, 's' },
+		{ "warn-reap", no_argument, NULL, 'w' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long v;
+	int c;
+
+	for (int sig = 0; sig < _NSIG; sig++)
+		o->rewrite[sig] = sig;
+	o->grace = DEFAULT_GRACE_SEC * COL_USEC_PER_SEC;
+	while ((c = getopt_long(argc, argv, "+cgr:e:t:p:swvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->single_child = true;
+			break;
+		case 'g':
+			o->single_child = false;
+			break;
+		case 's':
+			break;
+		case 'w':
+			o->warn_reap = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'r':
+			if (parse_rewrite(o, optarg) < 0)
+				return -CLI_EXIT_USAGE;
+			break;
+		case 'e':
+			if (parse_number("--remap-exit", optarg, 0, 255, &v) < 0)
+				return -CLI_EXIT_USAGE;
+			o->remap[v] = true;
+			break;
+		case 't':
+			if (parse_number("--grace", optarg, 0, 86400, &v) < 0)
+				return -CLI_EXIT_USAGE;
+			o->grace = (uint64_t)v * COL_USEC_PER_SEC;
+			break;
+		case 'p':
+			o->pdeathsig = col_signal_parse(optarg);
+			if (o->pdeathsig <= 0) {
+				cli_error("init: --pdeath '%s' is not a signal", optarg);
+				return -CLI_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			fputs(init_usage_text, stdout);
+			return 1;
+		case 'V':
+			printf("collie init %s\n", COLLIE_VERSION);
+			return 1;
+		default:
+			fputs(init_usage_text, stderr);
+			return -CLI_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		cli_error("init: no program given; usage: collie init [OPTIONS] -- PROGRAM "
+			  "[ARGS...]");
+		return -CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Become what reaps orphans: PID 1 already is; anyone else registers. */
+static void become_reaper(struct init_state *s, const struct init_opts *o)
+{
+	s->pid1 = getpid() == 1;
+	if (!s->pid1 && col_reap_set_subreaper(true) < 0)
+		cli_error("init: cannot become a subreaper (%s): orphans of the program will "
+			  "not be reaped here",
+			  strerror(errno));
+	if (o->pdeathsig && prctl(PR_SET_PDEATHSIG, (unsigned long)o->pdeathsig, 0L, 0L, 0L) < 0)
+		cli_error("init: --pdeath: %s", strerror(errno));
+}
+
+int cli_init(int argc, char **argv)
+{
+	static struct init_opts o;
+	struct init_state s = { .opts = &o, .child = COL_CHILD_INIT, .tty_fd = -1 };
+	sigset_t mask;
+	int r;
+
+	r = parse_init_opts(argc, argv, &o);
+	if (r != 0)
+		return r > 0 ? CLI_EXIT_OK : -r;
+	become_reaper(&s, &o);
+	sigprocmask(SIG_SETMASK, NULL, &mask);
+	r = col_loop_new(&s.loop);
+	if (r >= 0)
+		r = watch_signals(&s);
+	if (r < 0) {
+		cli_error("init: event loop: %s", strerror(-r));
+		col_loop_free(s.loop);
+		return CLI_EXIT_FAILURE;
+	}
+	r = start_child(&s, argv + optind, &mask);
+	if (r < 0) {
+		col_loop_free(s.loop);
+		return -r;
+	}
+	r = col_loop_run(s.loop);
+	if (r < 0) {
+		cli_error("init: event loop: %s", strerror(-r));
+		r = CLI_EXIT_FAILURE;
+	}
+	col_loop_free(s.loop);
+	col_child_release(&s.child);
+	free(termed.pids);
+	return r;
+}

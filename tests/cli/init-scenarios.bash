@@ -1,0 +1,115 @@
+# init-scenarios.bash - the behaviours of a container init, written once and
+# run against collie init (init.bats), collie init as a real PID 1
+# (init-pid1.bats) and, in comparison mode, tini and dumb-init
+# (init-compat.bats). Each scenario takes the init command line in the
+# array INIT, e.g. INIT=("$COLLIE" init --) or INIT=(tini -s -g --).
+#
+# Synchronisation is by events only: the scripted child writes a line to a
+# fifo when it is ready, the test reads it before sending a signal, and
+# waits for the init to exit. AS_PID1=1 wraps the init in a new PID
+# namespace (unshare --pid --fork --mount-proc) and signals it there.
+
+H="$COLLIE_TEST_HELPER"
+
+init_setup() {
+	TMP="$(mktemp -d)"
+	mkfifo "$TMP/out"
+}
+
+init_teardown() {
+	exec 7<&- 2>/dev/null || true
+	rm -rf "$TMP"
+}
+
+# start_init ARGS... - start the init over the helper with ARGS in the
+# background, stdin from INIT_STDIN (default /dev/null), stdout to the fifo
+# (opened as fd 7 here; bats keeps fd 3). The init does not inherit the
+# test's own fifo ends (7, 8): a writer it held would hide the EOF.
+# WRAPPER_PID is what to wait for.
+start_init() {
+	if [ "${AS_PID1:-0}" = 1 ]; then
+		unshare --pid --fork --mount-proc "${INIT[@]}" "$H" "$@" \
+			< "${INIT_STDIN:-/dev/null}" > "$TMP/out" 7<&- 8<&- &
+	else
+		"${INIT[@]}" "$H" "$@" < "${INIT_STDIN:-/dev/null}" > "$TMP/out" 7<&- 8<&- &
+	fi
+	WRAPPER_PID=$!
+	exec 7< "$TMP/out"
+}
+
+# init_pid - the pid to signal: the init itself, also inside a namespace,
+# where it is the one child of unshare --fork. Call it once the child has
+# written a line: then the init surely runs.
+init_pid() {
+	if [ "${AS_PID1:-0}" = 1 ]; then
+		tr -d ' ' < "/proc/$WRAPPER_PID/task/$WRAPPER_PID/children"
+	else
+		echo "$WRAPPER_PID"
+	fi
+}
+
+# wait_init - wait for the init; sets STATUS to its exit status.
+wait_init() {
+	STATUS=0
+	wait "$WRAPPER_PID" || STATUS=$?
+}
+
+read_line() {
+	LINE=""
+	read -r -t 20 LINE <&7 || true
+}
+
+scenario_exit_code() { # CODE STEPS...
+	local want="$1"
+	shift
+	start_init "$@"
+	wait_init
+	[ "$STATUS" -eq "$want" ]
+}
+
+scenario_signal_reaches_child() { # SIG
+	start_init block-signals echo ready signals 1
+	read_line
+	[ "$LINE" = ready ]
+	kill -s "$1" "$(init_pid)"
+	read_line
+	[ "$LINE" = "SIG$1" ]
+	wait_init
+	[ "$STATUS" -eq 0 ]
+}
+
+# The child makes N orphans that exit at once, then waits for its stdin to
+# close. The init is their subreaper (or PID 1). Reaping is checked while
+# the init still runs: its zombie children are counted in /proc until none
+# is left, bounded at 10 s (no reporting of reaps is common to all inits).
+scenario_orphans_are_reaped() { # N
+	local zombies=-1 deadline=$((SECONDS + 10)) pid
+	mkfifo "$TMP/in"
+	exec 8<> "$TMP/in" # open without blocking; closing it is the EOF
+	INIT_STDIN="$TMP/in" start_init orphans "$1" echo spawned wait-eof
+	read_line
+	[ "$LINE" = spawned ]
+	pid="$(init_pid)"
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		zombies="$(zombies_of "$pid")"
+		[ "$zombies" -eq 0 ] && break
+	done
+	exec 8>&-
+	wait_init
+	[ "$zombies" -eq 0 ]
+	[ "$STATUS" -eq 0 ]
+}
+
+# Zombies whose parent is pid, from /proc/*/stat (field 3 state, 4 ppid).
+zombies_of() {
+	local n=0 f rest state ppid
+	for f in /proc/[0-9]*/stat; do
+		rest="$(cat "$f" 2>/dev/null)" || continue
+		rest="${rest##*) }"
+		state="${rest%% *}"
+		rest="${rest#* }"
+		ppid="${rest%% *}"
+		[ "$state" = Z ] && [ "$ppid" = "$1" ] && n=$((n + 1))
+	done
+	echo "$n"
+}

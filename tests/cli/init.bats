@@ -1,0 +1,145 @@
+#!/usr/bin/env bats
+# collie init as a user runs it: in a plain shell (as a subreaper) and as a
+# real PID 1 in a new PID namespace. The shared scenarios are also run
+# against tini and dumb-init by init-compat.bats.
+
+load init-scenarios
+bats_require_minimum_version 1.5.0
+
+setup() {
+	init_setup
+	INIT=("$COLLIE" init --)
+}
+
+teardown() {
+	init_teardown
+}
+
+need_pidns() {
+	[ "$(id -u)" = 0 ] || skip "a new PID namespace needs root here"
+	unshare --pid --fork --mount-proc true 2>/dev/null ||
+		skip "unshare --pid --fork --mount-proc is not available"
+	AS_PID1=1
+}
+
+@test "exit codes propagate: 0, 3, 128+SIGKILL" {
+	scenario_exit_code 0 exit 0
+	scenario_exit_code 3 exit 3
+	scenario_exit_code 137 kill-self KILL
+}
+
+@test "SIGTERM, SIGINT, SIGHUP and SIGUSR1 reach the child" {
+	for sig in TERM INT HUP USR1; do
+		scenario_signal_reaches_child "$sig"
+	done
+}
+
+@test "orphans of a double-forking child are reaped" {
+	scenario_orphans_are_reaped 1
+}
+
+@test "a burst of 1000 short-lived orphans leaves no zombie" {
+	scenario_orphans_are_reaped 1000
+}
+
+@test "as PID 1: exit codes, signals and orphans" {
+	need_pidns
+	scenario_exit_code 3 exit 3
+	scenario_exit_code 137 kill-self KILL
+	for sig in TERM INT HUP USR1; do
+		scenario_signal_reaches_child "$sig"
+	done
+	scenario_orphans_are_reaped 1000
+}
+
+@test "-e remaps an exit code to 0" {
+	INIT=("$COLLIE" init -e 143 --)
+	scenario_exit_code 0 kill-self TERM
+	scenario_exit_code 3 exit 3
+}
+
+@test "-r rewrites a signal, and R = 0 drops it" {
+	INIT=("$COLLIE" init -r TERM:USR1 -r HUP:0 --)
+	start_init block-signals echo ready signals 1
+	read_line
+	[ "$LINE" = ready ]
+	kill -HUP "$WRAPPER_PID"  # dropped
+	kill -TERM "$WRAPPER_PID" # arrives as SIGUSR1
+	read_line
+	[ "$LINE" = SIGUSR1 ]
+	wait_init
+	[ "$STATUS" -eq 0 ]
+}
+
+@test "signals go to the whole group by default, to the child alone with -c" {
+	# The child forks; the fork (same group) reports what it gets. SIGWINCH
+	# is harmless to the child itself (its default action is to ignore).
+	start_init fork-wait block-signals echo ready signals 1
+	read_line
+	[ "$LINE" = ready ]
+	kill -WINCH "$WRAPPER_PID"
+	read_line
+	[ "$LINE" = SIGWINCH ]
+	wait_init
+	[ "$STATUS" -eq 0 ]
+
+	# With -c only the direct child (blocked in waitpid, default action)
+	# gets it: SIGUSR2 kills it, and the fork is cleaned up after it.
+	INIT=("$COLLIE" init -c -t 1 --)
+	start_init fork-wait block-signals echo ready signals 1
+	read_line
+	[ "$LINE" = ready ]
+	kill -USR2 "$WRAPPER_PID"
+	wait_init
+	[ "$STATUS" -eq $((128 + 12)) ]
+}
+
+# The child forks a process that leaves the group (setsid), then the child
+# exits when the test closes its stdin. STEPS are what the fork does.
+start_leaver() {
+	mkfifo "$TMP/in"
+	exec 8<> "$TMP/in"
+	INIT_STDIN="$TMP/in" start_init fork-wait-eof close-stdin setsid "$@" echo left pause
+	read_line
+	leftover="$LINE"
+	read_line
+	[ "$LINE" = left ]
+	exec 8>&- # the child exits now
+}
+
+@test "what the child leaves behind gets SIGTERM, then SIGKILL after the grace period" {
+	INIT=("$COLLIE" init -v -t 1 --)
+	start_leaver ignore TERM 2> "$TMP/err"
+	wait_init
+	[ "$STATUS" -eq 0 ]
+	grep -q "sending SIGTERM to leftover process $leftover" "$TMP/err"
+	grep -q "grace period over" "$TMP/err"
+	# It was our child and we reaped it: it is gone, not a zombie.
+	! kill -0 "$leftover" 2>/dev/null
+}
+
+@test "a leftover that obeys SIGTERM ends collie without waiting for the grace period" {
+	INIT=("$COLLIE" init -t 3600 --)
+	start_leaver
+	wait_init # would take an hour if collie waited for the grace period
+	[ "$STATUS" -eq 0 ]
+	! kill -0 "$leftover" 2>/dev/null
+}
+
+@test "a missing program exits 127, bad usage 2" {
+	run -127 "$COLLIE" init -- collie-no-such-program
+	[[ "$output" == *"collie-no-such-program"* ]]
+	run "$COLLIE" init
+	[ "$status" -eq 2 ]
+	run "$COLLIE" init -e 300 -- true
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"from 0 to 255"* ]]
+	run "$COLLIE" init -r TERM -- true
+	[ "$status" -eq 2 ]
+	run "$COLLIE" init -r TERM:NOPE -- true
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"'NOPE' is not a signal"* ]]
+	run "$COLLIE" init --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"--single-child"* ]]
+}
