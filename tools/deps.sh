@@ -5,8 +5,8 @@
 set -eu
 
 build_pkgs="meson ninja-build pkg-config"
-test_pkgs="libcriterion-dev bats"
-ci_pkgs="tini dumb-init util-linux procps"
+test_pkgs="libcriterion-dev bats tini dumb-init"
+ci_pkgs="util-linux procps musl-tools"
 
 case "${1:-build}" in
 build) want="$build_pkgs" ;;
