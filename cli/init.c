@@ -16,9 +16,12 @@
  *  - Exit as the child did: its code, or 128+N for signal N; -e remaps.
  *  - Leave nothing behind. When the main child exits, the rest of its group
  *    gets SIGTERM while the leader is still a zombie, and every process
- *    still descended from us (our children, and the orphans that reach us
- *    as we are a subreaper) gets SIGTERM, then SIGKILL after the grace
- *    period; collie exits when it has no child left.
+ *    still descended from us gets SIGTERM, then SIGKILL after the grace
+ *    period; collie exits when it has no child left. As PID 1 that is
+ *    kill(-1), which reaches the whole namespace and needs no /proc (a
+ *    FROM scratch image may have none); as a subreaper, our children are
+ *    listed in /proc and signalled through pidfds, and their orphans come
+ *    to us in turn.
  *  - Job control. When stdin is a terminal whose foreground we own, the
  *    child's group gets the terminal (so `collie init -- bash` works as
  *    bash does), and gets it back when it exits. When the child is stopped
@@ -175,21 +178,34 @@ static void signal_child_pid(pid_t pid, int sig)
 	col_close(pidfd);
 }
 
-/*
- * Exit phase: send SIGTERM once to every child we have (SIGKILL, every
- * time, once the grace period is over). Returns how many children there
- * are, 0 when none is left, or -errno.
- */
-static int terminate_children(struct init_state *s)
+/* As PID 1 every other process of the namespace descends from us:
+ * kill(-1) reaches them all, and needs no /proc. */
+static void terminate_namespace(struct init_state *s)
+{
+	static bool termed_all;
+
+	if (s->killing) {
+		kill(-1, SIGKILL);
+	} else if (!termed_all) {
+		verbose(s, "sending SIGTERM to every leftover process");
+		kill(-1, SIGTERM);
+		termed_all = true;
+	}
+}
+
+/* Anywhere else, our descendants are our children (orphans re-parent to
+ * us, a subreaper) and their descendants: signal the children. */
+static void terminate_listed_children(struct init_state *s)
 {
 	pid_t *kids = NULL;
 	int n = col_reap_children(NULL, 0);
 
-	if (n <= 0)
-		return n;
-	kids = malloc((size_t)n * sizeof(*kids));
-	if (!kids)
-		return -ENOMEM;
+	if (n <= 0 || !(kids = malloc((size_t)n * sizeof(*kids)))) {
+		if (n < 0)
+			verbose(s, "cannot list children (%s): only the group was signalled",
+				strerror(-n));
+		return;
+	}
 	n = col_reap_children(kids, (size_t)n);
 	for (int i = 0; i < n; i++) {
 		if (s->killing) {
@@ -201,7 +217,24 @@ static int terminate_children(struct init_state *s)
 		}
 	}
 	free(kids);
-	return n;
+}
+
+/*
+ * Exit phase: SIGTERM once to everything left (SIGKILL, every time, once
+ * the grace period is over). Returns whether any child is left (1, 0), or
+ * -errno.
+ */
+static int terminate_children(struct init_state *s)
+{
+	int r = col_reap_has_children();
+
+	if (r <= 0)
+		return r;
+	if (s->pid1)
+		terminate_namespace(s);
+	else
+		terminate_listed_children(s);
+	return r;
 }
 
 static int exit_code(const struct init_state *s)
@@ -219,7 +252,7 @@ static void on_grace_over(struct col_source *src, uint64_t now, void *data)
 
 	verbose(s, "grace period over: killing what is left");
 	s->killing = true;
-	if (terminate_children(s) == 0)
+	if (terminate_children(s) <= 0)
 		col_loop_exit(s->loop, exit_code(s));
 }
 
@@ -282,7 +315,7 @@ static void sweep(struct init_state *s)
 		follow_child_stop(s);
 		return;
 	}
-	if (terminate_children(s) == 0)
+	if (terminate_children(s) <= 0)
 		col_loop_exit(s->loop, exit_code(s));
 }
 
@@ -299,7 +332,7 @@ static void on_signal(struct col_source *src, const struct signalfd_siginfo *si,
 		/* Asked again to stop while waiting for leftovers: stop waiting. */
 		if ((sig == SIGTERM || sig == SIGINT) && !s->killing) {
 			s->killing = true;
-			if (terminate_children(s) == 0)
+			if (terminate_children(s) <= 0)
 				col_loop_exit(s->loop, exit_code(s));
 		}
 		return;

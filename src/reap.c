@@ -105,6 +105,22 @@ int col_reap_peek(pid_t *ret_pid)
 	return 1;
 }
 
+int col_reap_has_children(void)
+{
+	siginfo_t si;
+
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		/* __WALL: also children whose exit signal is not SIGCHLD. */
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == 0)
+			return 1;
+		if (errno == ECHILD)
+			return 0;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
 int col_reap_set_subreaper(bool on)
 {
 	if (prctl(PR_SET_CHILD_SUBREAPER, on ? 1UL : 0UL, 0UL, 0UL, 0UL) < 0)
@@ -182,7 +198,8 @@ int col_reap_stopped(int pidfd, int *ret_signo)
 		return -EBADF;
 	for (;;) {
 		memset(&si, 0, sizeof(si));
-		if (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WSTOPPED | WCONTINUED | WNOHANG) == 0)
+		if (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WSTOPPED | WCONTINUED | WNOHANG) ==
+		    0)
 			break;
 		if (errno != EINTR)
 			return -errno;

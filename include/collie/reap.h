@@ -83,6 +83,13 @@ COL_API int col_reap_set_subreaper(bool on);
 COL_API int col_reap_is_subreaper(void);
 
 /*
+ * Whether this process has any child at all, running or zombie
+ * (waitid(P_ALL, WNOHANG | WNOWAIT) and its ECHILD). Needs no /proc.
+ * Returns 1, 0, or -errno.
+ */
+COL_API int col_reap_has_children(void);
+
+/*
  * List this process's children (every thread's, from
  * /proc/self/task/<tid>/children) into buf, up to len of them. Returns how
  * many there are (which may exceed len: call again with a bigger buffer),

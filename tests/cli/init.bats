@@ -126,6 +126,16 @@ start_leaver() {
 	! kill -0 "$leftover" 2>/dev/null
 }
 
+@test "as PID 1: leftovers get SIGTERM from kill(-1), then SIGKILL" {
+	need_pidns
+	INIT=("$COLLIE" init -v -t 1 --)
+	start_leaver ignore TERM 2> "$TMP/err"
+	wait_init
+	[ "$STATUS" -eq 0 ]
+	grep -q "sending SIGTERM to every leftover process" "$TMP/err"
+	grep -q "grace period over" "$TMP/err"
+}
+
 @test "a missing program exits 127, bad usage 2" {
 	run -127 "$COLLIE" init -- collie-no-such-program
 	[[ "$output" == *"collie-no-such-program"* ]]

@@ -179,7 +179,9 @@ TEST_NOLEAK(reap, children_are_listed_and_can_be_opened)
 	int pidfd;
 
 	cr_assert_eq(col_reap_children(list, 8), 0);
+	cr_assert_eq(col_reap_has_children(), 0);
 	start(&a, argv, true, false);
+	cr_assert_eq(col_reap_has_children(), 1);
 	start(&b, argv, true, false);
 	cr_assert_eq(col_reap_children(list, 8), 2);
 	cr_assert((list[0] == a.pid && list[1] == b.pid) || (list[0] == b.pid && list[1] == a.pid));
@@ -200,6 +202,7 @@ TEST_NOLEAK(reap, children_are_listed_and_can_be_opened)
 	col_child_release(&a);
 	col_child_release(&b);
 	cr_assert_eq(col_reap_children(list, 8), 0);
+	cr_assert_eq(col_reap_has_children(), 0);
 }
 
 TEST_NOLEAK(reap, stops_and_continues_are_reported)
