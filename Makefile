@@ -7,7 +7,7 @@ BUILD ?= build
 MESON_OPTS ?=
 EXAMPLE ?= examples/pipeline/pipeline.cmd
 
-.PHONY: all build run check sanitize install clean bench
+.PHONY: all build run check sanitize static install clean
 
 all: build
 
@@ -36,8 +36,16 @@ sanitize:
 	meson compile -C build-san
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 meson test -C build-san --print-errorlogs
 
+# A statically linked collie (musl, from Debian's musl-tools) that needs
+# nothing else: for FROM scratch container images. -> build-static/cli/collie
+static:
+	@sh tools/deps.sh static
+	@[ -f build-static/build.ninja ] || CC=musl-gcc meson setup build-static -Dstatic_collie=true -Dtests=false -Dbench=false
+	meson compile -C build-static cli/collie:executable
+	@file build-static/cli/collie 2>/dev/null || true
+
 install: build
 	meson install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-san
+	rm -rf $(BUILD) build-san build-static

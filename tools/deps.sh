@@ -1,18 +1,20 @@
 #!/bin/sh
-# tools/deps.sh [build|test|ci] - make sure the Debian packages collie needs
+# tools/deps.sh [build|test|static|ci] - make sure the Debian packages collie needs
 # are installed. As root it installs what is missing (and says so); as
 # anyone else it prints the exact apt-get line and exits 1.
 set -eu
 
 build_pkgs="meson ninja-build pkg-config"
 test_pkgs="libcriterion-dev bats tini dumb-init"
+static_pkgs="musl-tools"
 ci_pkgs="util-linux procps musl-tools"
 
 case "${1:-build}" in
 build) want="$build_pkgs" ;;
 test) want="$build_pkgs $test_pkgs" ;;
+static) want="$build_pkgs $static_pkgs" ;;
 ci) want="$build_pkgs $test_pkgs $ci_pkgs" ;;
-*) echo "usage: tools/deps.sh [build|test|ci]" >&2; exit 2 ;;
+*) echo "usage: tools/deps.sh [build|test|static|ci]" >&2; exit 2 ;;
 esac
 
 missing=""
