@@ -1,0 +1,695 @@
+/*
+ * supervisor.c - the process state machine, start order, restart with
+ * backoff and stop with escalation (see supervisor.h for the states).
+ *
+ * Decisions that are not obvious:
+ *  - A process is a pipeline: its command is parsed by the command
+ *    language (or wrapped as /bin/sh -c for shell=true) and started with
+ *    col_cmdline_start() in a new process group. It has exited when every
+ *    member has; its status is the pipeline's.
+ *  - Every transition goes through set_state(), which checks it against
+ *    the table below and traces "old -> new" (STYLE.md rule 17).
+ *  - Restart timing: a process that exits after it was RUNNING and is to
+ *    be restarted starts again at once (no timer, the same loop turn); the
+ *    first failure in a row costs nothing, the next ones wait backoff_min
+ *    (1 s when unset, supervisord's step) doubling up to backoff_max. A run
+ *    that reached RUNNING and lasted at least a second resets the count.
+ *  - Signals go through pidfds; a process group is signalled only while
+ *    one of its members is unreaped, so its id cannot have been recycled
+ *    (col_pipeline_signal()).
+ *  - Stop order is the reverse of start order: the highest priority
+ *    first, the processes of one priority in parallel, and a program
+ *    only once every program that depends on it has stopped.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collie/cmdline.h"
+#include "collie/fd.h"
+#include "collie/spawn.h"
+#include "supervisor.h"
+#include "banned.h"
+
+#define HEALTHY_RUN_USEC COL_USEC_PER_SEC
+#define DEFAULT_BACKOFF_STEP COL_USEC_PER_SEC
+
+bool sv_trace;
+
+enum timer_purpose { TIMER_NONE, TIMER_STARTSECS, TIMER_BACKOFF, TIMER_STOPWAIT };
+
+struct sv_member {
+	struct sv_proc *proc;
+	size_t index; /* in proc->pl.members */
+	struct col_source *src;
+};
+
+struct sv_proc {
+	struct sv *sv;
+	const struct cfg_program *prog;
+	const struct cfg_process *cp;
+	enum sv_state state;
+	uint64_t since;
+	uint64_t started_at;
+	struct col_pipeline pl;	   /* the running pipeline, when started */
+	struct sv_member *members; /* one per pipeline member */
+	size_t running;		   /* members not yet exited */
+	struct col_source *timer;
+	enum timer_purpose timer_for;
+	unsigned fails; /* failed runs in a row */
+	unsigned restarts;
+	bool want_start; /* start once its dependencies are RUNNING */
+	bool stop_requested;
+	bool has_exit;
+	struct col_status last_exit;
+};
+
+struct sv {
+	struct col_loop *loop;
+	const struct cfg *cfg;
+	struct sv_hooks hooks;
+	struct sv_proc *procs; /* in the config's order: priority, then name */
+	size_t n_procs;
+	bool stopping_all;
+};
+
+static const char *const state_names[] = {
+	[SV_STOPPED] = "STOPPED", [SV_STARTING] = "STARTING", [SV_RUNNING] = "RUNNING",
+	[SV_BACKOFF] = "BACKOFF", [SV_STOPPING] = "STOPPING", [SV_EXITED] = "EXITED",
+	[SV_FATAL] = "FATAL",
+};
+
+/* allowed[old] has bit new set when old -> new is a legal transition. */
+static const unsigned allowed[] = {
+	[SV_STOPPED] = 1u << SV_STARTING,
+	[SV_STARTING] = 1u << SV_RUNNING | 1u << SV_BACKOFF | 1u << SV_STOPPING,
+	[SV_RUNNING] = 1u << SV_STOPPING | 1u << SV_EXITED,
+	[SV_BACKOFF] = 1u << SV_STARTING | 1u << SV_FATAL | 1u << SV_STOPPED,
+	[SV_STOPPING] = 1u << SV_STOPPED,
+	[SV_EXITED] = 1u << SV_STARTING,
+	[SV_FATAL] = 1u << SV_STARTING,
+};
+
+const char *sv_state_name(enum sv_state state)
+{
+	return (unsigned)state < COL_ARRAY_SIZE(state_names) ? state_names[state] : "?";
+}
+
+static void pump(struct sv *sv);
+static void spawn_proc(struct sv_proc *p);
+
+static void set_state(struct sv_proc *p, enum sv_state to)
+{
+	if (!(allowed[p->state] & (1u << to))) {
+		fprintf(stderr, "collie: internal error: %s: illegal transition %s -> %s\n",
+			p->cp->name, sv_state_name(p->state), sv_state_name(to));
+		abort();
+	}
+	if (sv_trace)
+		fprintf(stderr, "collie: %s: %s -> %s\n", p->cp->name, sv_state_name(p->state),
+			sv_state_name(to));
+	p->state = to;
+	p->since = col_now();
+}
+
+static bool active(const struct sv_proc *p)
+{
+	return p->state == SV_STARTING || p->state == SV_RUNNING || p->state == SV_STOPPING ||
+	       p->state == SV_BACKOFF;
+}
+
+static void arm(struct sv_proc *p, enum timer_purpose why, uint64_t delay);
+
+static void disarm(struct sv_proc *p)
+{
+	if (p->timer)
+		col_timer_set(p->timer, COL_USEC_INFINITY, 0);
+	p->timer_for = TIMER_NONE;
+}
+
+/* The delay before the next start after `fails` failures in a row. */
+static uint64_t backoff_delay(const struct cfg_program *prog, unsigned fails)
+{
+	uint64_t step = prog->backoff_min ? prog->backoff_min : DEFAULT_BACKOFF_STEP;
+	uint64_t max = prog->backoff_max ? prog->backoff_max : 60 * COL_USEC_PER_SEC;
+	uint64_t d = step;
+
+	if (fails <= 1)
+		return 0;
+	for (unsigned i = 2; i < fails && d < max; i++)
+		d *= 2;
+	return d < max ? d : max;
+}
+
+static void release_pipeline(struct sv_proc *p)
+{
+	for (size_t i = 0; i < p->pl.n_members; i++)
+		col_source_free(p->members[i].src);
+	free(p->members);
+	p->members = NULL;
+	p->running = 0;
+	col_pipeline_release(&p->pl);
+}
+
+/* Send sig to the process: its whole group, or (group = false) each
+ * member still running. */
+static void signal_proc(struct sv_proc *p, int sig, bool group)
+{
+	if (group) {
+		col_pipeline_signal(&p->pl, sig);
+		return;
+	}
+	for (size_t i = 0; i < p->pl.n_members; i++)
+		if (!p->pl.members[i].reaped)
+			col_pidfd_signal(p->pl.members[i].pidfd, sig);
+}
+
+static bool exit_expected(const struct cfg_program *prog, const struct col_status *st)
+{
+	if (st->kind != COL_STATUS_EXITED)
+		return false;
+	for (size_t i = 0; i < prog->n_exitcodes; i++)
+		if (prog->exitcodes[i] == st->code)
+			return true;
+	return false;
+}
+
+static void report_critical(struct sv_proc *p)
+{
+	struct sv *sv = p->sv;
+
+	if (!p->prog->critical || sv->stopping_all || !sv->hooks.critical)
+		return;
+	sv->hooks.critical(sv, p, p->has_exit ? col_status_exit_code(&p->last_exit) : 1,
+			   sv->hooks.data);
+}
+
+/* A start failed (it exited while STARTING, or could not be spawned). */
+static void start_failed(struct sv_proc *p)
+{
+	p->fails++;
+	set_state(p, SV_BACKOFF);
+	if (p->fails > (unsigned)p->prog->startretries || p->sv->stopping_all) {
+		if (p->sv->stopping_all) {
+			set_state(p, SV_STOPPED);
+			return;
+		}
+		fprintf(stderr, "collie: %s: gave up after %u failed starts (FATAL)\n", p->cp->name,
+			p->fails);
+		set_state(p, SV_FATAL);
+		report_critical(p);
+		return;
+	}
+	arm(p, TIMER_BACKOFF, backoff_delay(p->prog, p->fails));
+}
+
+/* It exited while RUNNING: EXITED, and maybe started again. */
+static void run_ended(struct sv_proc *p)
+{
+	const struct cfg_program *prog = p->prog;
+	bool again = prog->autorestart == CFG_RESTART_ALWAYS ||
+		     (prog->autorestart == CFG_RESTART_UNEXPECTED &&
+		      !exit_expected(prog, &p->last_exit));
+
+	if (col_now() - p->started_at >= HEALTHY_RUN_USEC)
+		p->fails = 0;
+	p->fails++;
+	set_state(p, SV_EXITED);
+	if (prog->critical && !p->sv->stopping_all) {
+		report_critical(p);
+		return;
+	}
+	if (!again || p->sv->stopping_all)
+		return;
+	if (backoff_delay(prog, p->fails) == 0)
+		spawn_proc(p);
+	else
+		arm(p, TIMER_BACKOFF, backoff_delay(prog, p->fails));
+}
+
+static void proc_exited(struct sv_proc *p)
+{
+	char what[64];
+
+	col_pipeline_status(&p->pl, &p->last_exit);
+	p->has_exit = true;
+	release_pipeline(p);
+	disarm(p);
+	col_status_format(&p->last_exit, what, sizeof(what));
+	if (sv_trace)
+		fprintf(stderr, "collie: %s: %s\n", p->cp->name, what);
+	switch (p->state) {
+	case SV_STARTING:
+		start_failed(p);
+		break;
+	case SV_RUNNING:
+		run_ended(p);
+		break;
+	case SV_STOPPING:
+		set_state(p, SV_STOPPED);
+		break;
+	default:
+		break;
+	}
+	pump(p->sv);
+}
+
+static void on_member_exit(struct col_source *src, const struct col_status *st, void *data)
+{
+	struct sv_member *m = data;
+	struct sv_proc *p = m->proc;
+
+	if (st) {
+		col_pipeline_record(&p->pl, st);
+	} else {
+		/* Reaped by someone else: nothing in collie does that, but a
+		 * status must exist, and it must not look like a success. */
+		struct col_status lost = { COL_STATUS_EXITED, 255, p->pl.members[m->index].pid };
+
+		fprintf(stderr, "collie: %s: exit status of process %d was lost\n", p->cp->name,
+			(int)lost.pid);
+		col_pipeline_record(&p->pl, &lost);
+	}
+	if (--p->running == 0)
+		proc_exited(p);
+}
+
+static void on_timer(struct col_source *src, uint64_t now, void *data)
+{
+	struct sv_proc *p = data;
+	enum timer_purpose why = p->timer_for;
+
+	p->timer_for = TIMER_NONE;
+	switch (why) {
+	case TIMER_STARTSECS:
+		if (p->state == SV_STARTING) {
+			set_state(p, SV_RUNNING);
+			pump(p->sv);
+		}
+		break;
+	case TIMER_BACKOFF:
+		if ((p->state == SV_BACKOFF || p->state == SV_EXITED) && !p->sv->stopping_all)
+			spawn_proc(p);
+		break;
+	case TIMER_STOPWAIT:
+		if (p->state == SV_STOPPING) {
+			fprintf(stderr,
+				"collie: %s: still running %.1f s after the stop signal: "
+				"SIGKILL\n",
+				p->cp->name, (double)p->prog->stopwait / COL_USEC_PER_SEC);
+			signal_proc(p, SIGKILL, true);
+		}
+		break;
+	case TIMER_NONE:
+		break;
+	}
+}
+
+static void arm(struct sv_proc *p, enum timer_purpose why, uint64_t delay)
+{
+	uint64_t at = col_now() + delay;
+
+	p->timer_for = why;
+	if (p->timer) {
+		col_timer_set(p->timer, at, 0);
+		return;
+	}
+	if (col_loop_add_timer(p->sv->loop, at, 0, on_timer, p, &p->timer) < 0) {
+		/* Out of memory for one timer: act now rather than never. */
+		p->timer_for = TIMER_NONE;
+		fprintf(stderr, "collie: %s: cannot arm a timer\n", p->cp->name);
+	}
+}
+
+/* Parse the command for this start: the process's text with its env. */
+static struct col_cmdline *parse_command(const struct sv_proc *p)
+{
+	const char *text = p->cp->command;
+	struct col_cmdline_error err;
+	struct col_cmdline *cl = NULL;
+	char *quoted = NULL;
+
+	if (p->prog->shell) {
+		/* /bin/sh -c 'TEXT', each ' written as '\'' */
+		size_t n = strlen(text), k = 0;
+
+		quoted = malloc(n * 4 + 16);
+		if (!quoted)
+			return NULL;
+		k += (size_t)snprintf(quoted, 16, "/bin/sh -c '");
+		for (size_t i = 0; i < n; i++) {
+			if (text[i] == '\'') {
+				memcpy(quoted + k, "'\\''", 4);
+				k += 4;
+			} else {
+				quoted[k++] = text[i];
+			}
+		}
+		quoted[k++] = '\'';
+		quoted[k] = 0;
+		text = quoted;
+	}
+	if (col_cmdline_parse(text, p->cp->env, 0, &cl, &err) < 0)
+		fprintf(stderr, "collie: %s: command: %s\n", p->cp->name, err.message);
+	free(quoted);
+	return cl;
+}
+
+/* The spawn template every command of the process shares. */
+static void base_opts(const struct sv_proc *p, struct col_spawn_opts *o, struct col_rlimit *rl)
+{
+	const struct cfg_program *prog = p->prog;
+
+	o->envp = p->cp->env;
+	o->cwd = p->cp->directory;
+	if (prog->user) {
+		o->flags |= COL_SPAWN_SET_UID | COL_SPAWN_SET_GID | COL_SPAWN_SET_GROUPS;
+		o->uid = prog->uid;
+		o->gid = prog->gid;
+		o->groups = prog->groups;
+		o->n_groups = prog->n_groups;
+	}
+	if (prog->umask >= 0) {
+		o->flags |= COL_SPAWN_SET_UMASK;
+		o->umask = (mode_t)prog->umask;
+	}
+	for (size_t i = 0; i < prog->n_rlimits; i++) {
+		rl[i].resource = prog->rlimits[i].resource;
+		rl[i].limit.rlim_cur = prog->rlimits[i].value;
+		rl[i].limit.rlim_max = prog->rlimits[i].value;
+	}
+	o->rlimits = rl;
+	o->n_rlimits = prog->n_rlimits;
+}
+
+/* Watch every member of the started pipeline. 0 or -errno. */
+static int watch_members(struct sv_proc *p)
+{
+	size_t n = p->pl.n_members;
+
+	p->members = calloc(n, sizeof(*p->members));
+	if (!p->members)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct sv_member *m = &p->members[i];
+		int r;
+
+		m->proc = p;
+		m->index = i;
+		r = col_loop_add_child(p->sv->loop, p->pl.members[i].pidfd, p->pl.members[i].pid,
+				       on_member_exit, m, &m->src);
+		if (r < 0)
+			return r;
+	}
+	p->running = n;
+	return 0;
+}
+
+static void spawn_proc(struct sv_proc *p)
+{
+	struct col_spawn_opts base = COL_SPAWN_OPTS_INIT;
+	struct col_cmdline_run_opts ro = COL_CMDLINE_RUN_OPTS_INIT;
+	struct col_cmdline_run_error err;
+	struct col_rlimit rl[COL_ARRAY_SIZE(p->prog->rlimits)];
+	struct col_cmdline *cl;
+	int r;
+
+	if (p->started_at)
+		p->restarts++;
+	p->want_start = false;
+	p->stop_requested = false;
+	set_state(p, SV_STARTING);
+	p->started_at = col_now();
+	base_opts(p, &base, rl);
+	ro.base = &base;
+	ro.stdio[0].kind = COL_STDIO_NULL;
+	cl = parse_command(p);
+	r = cl ? col_cmdline_start(cl, &ro, &p->pl, &err) : -EINVAL;
+	col_cmdline_free(cl);
+	if (r < 0 && cl)
+		fprintf(stderr, "collie: %s: %s\n", p->cp->name, err.message);
+	if (r >= 0 && (r = watch_members(p)) < 0) {
+		fprintf(stderr, "collie: %s: cannot watch: %s\n", p->cp->name, strerror(-r));
+		col_pipeline_signal(&p->pl, SIGKILL);
+		col_pipeline_wait(&p->pl, NULL);
+		release_pipeline(p);
+	}
+	if (r < 0) {
+		start_failed(p);
+		return;
+	}
+	if (p->prog->startsecs == 0) {
+		set_state(p, SV_RUNNING);
+		pump(p->sv);
+	} else {
+		arm(p, TIMER_STARTSECS, p->prog->startsecs);
+	}
+}
+
+/* Whether every process of the named program is RUNNING. */
+static bool program_ready(const struct sv *sv, const char *name)
+{
+	bool found = false;
+
+	for (size_t i = 0; i < sv->n_procs; i++) {
+		if (strcmp(sv->procs[i].prog->name, name) != 0)
+			continue;
+		found = true;
+		if (sv->procs[i].state != SV_RUNNING)
+			return false;
+	}
+	return found;
+}
+
+static bool deps_ready(const struct sv_proc *p)
+{
+	for (char **d = p->prog->depends_on; d && *d; d++)
+		if (!program_ready(p->sv, *d))
+			return false;
+	return true;
+}
+
+/* Whether some active process's program depends on p's program. */
+static bool has_active_dependent(const struct sv_proc *p)
+{
+	const struct sv *sv = p->sv;
+
+	for (size_t i = 0; i < sv->n_procs; i++) {
+		const struct sv_proc *q = &sv->procs[i];
+
+		if (!active(q))
+			continue;
+		for (char **d = q->prog->depends_on; d && *d; d++)
+			if (strcmp(*d, p->prog->name) == 0)
+				return true;
+	}
+	return false;
+}
+
+static void begin_stop(struct sv_proc *p)
+{
+	p->stop_requested = true;
+	p->want_start = false;
+	if (p->state == SV_BACKOFF) {
+		disarm(p);
+		set_state(p, SV_STOPPED);
+		return;
+	}
+	if (p->state == SV_EXITED) {
+		disarm(p); /* a pending restart */
+		return;
+	}
+	if (p->state != SV_STARTING && p->state != SV_RUNNING)
+		return;
+	disarm(p);
+	set_state(p, SV_STOPPING);
+	signal_proc(p, p->prog->stopsignal, p->prog->stopasgroup);
+	arm(p, TIMER_STOPWAIT, p->prog->stopwait);
+}
+
+/*
+ * During stop_all: stop the processes whose turn it is. A process may stop
+ * once no active program depends on it; among those, the highest priority
+ * goes first (depends_on has no cycles, so someone is always eligible).
+ */
+static void pump_stops(struct sv *sv)
+{
+	int top = -1;
+
+	for (size_t i = 0; i < sv->n_procs; i++) {
+		const struct sv_proc *p = &sv->procs[i];
+
+		if (active(p) && !has_active_dependent(p) && p->prog->priority > top)
+			top = p->prog->priority;
+	}
+	for (size_t i = 0; i < sv->n_procs; i++) {
+		struct sv_proc *p = &sv->procs[i];
+
+		if (active(p) && p->state != SV_STOPPING && p->prog->priority == top &&
+		    !has_active_dependent(p))
+			begin_stop(p);
+	}
+	for (size_t i = 0; i < sv->n_procs; i++)
+		if (active(&sv->procs[i]))
+			return;
+	sv->stopping_all = false;
+	if (sv->hooks.all_stopped)
+		sv->hooks.all_stopped(sv, sv->hooks.data);
+}
+
+/* Start what waits for its dependencies, or stop what is due. */
+static void pump(struct sv *sv)
+{
+	if (sv->stopping_all) {
+		pump_stops(sv);
+		return;
+	}
+	for (size_t i = 0; i < sv->n_procs; i++) {
+		struct sv_proc *p = &sv->procs[i];
+
+		if (p->want_start && !active(p) && deps_ready(p))
+			spawn_proc(p);
+	}
+}
+
+int sv_new(struct col_loop *loop, const struct cfg *cfg, const struct sv_hooks *hooks,
+	   struct sv **ret)
+{
+	struct sv *sv;
+	size_t n = 0, k = 0;
+
+	if (!loop || !cfg || !ret)
+		return -EINVAL;
+	for (size_t i = 0; i < cfg->n_programs; i++)
+		n += cfg->programs[i].n_procs;
+	sv = calloc(1, sizeof(*sv));
+	if (!sv || !(sv->procs = calloc(n ? n : 1, sizeof(*sv->procs)))) {
+		free(sv);
+		return -ENOMEM;
+	}
+	sv->loop = loop;
+	sv->cfg = cfg;
+	if (hooks)
+		sv->hooks = *hooks;
+	for (size_t i = 0; i < cfg->n_programs; i++) {
+		for (size_t j = 0; j < cfg->programs[i].n_procs; j++) {
+			struct sv_proc *p = &sv->procs[k++];
+
+			p->sv = sv;
+			p->prog = &cfg->programs[i];
+			p->cp = &cfg->programs[i].procs[j];
+			p->state = SV_STOPPED;
+			p->since = col_now();
+			p->pl = (struct col_pipeline)COL_PIPELINE_INIT;
+		}
+	}
+	sv->n_procs = n;
+	*ret = sv;
+	return 0;
+}
+
+void sv_free(struct sv *sv)
+{
+	if (!sv)
+		return;
+	for (size_t i = 0; i < sv->n_procs; i++) {
+		struct sv_proc *p = &sv->procs[i];
+
+		if (p->pl.n_members) {
+			col_pipeline_signal(&p->pl, SIGKILL);
+			col_pipeline_wait(&p->pl, NULL);
+		}
+		release_pipeline(p);
+		col_source_free(p->timer);
+	}
+	free(sv->procs);
+	free(sv);
+}
+
+void sv_start_autostart(struct sv *sv)
+{
+	for (size_t i = 0; i < sv->n_procs; i++)
+		if (sv->procs[i].prog->autostart)
+			sv->procs[i].want_start = true;
+	pump(sv);
+}
+
+void sv_stop_all(struct sv *sv)
+{
+	sv->stopping_all = true;
+	for (size_t i = 0; i < sv->n_procs; i++)
+		sv->procs[i].want_start = false;
+	pump_stops(sv);
+}
+
+void sv_kill_all(struct sv *sv)
+{
+	for (size_t i = 0; i < sv->n_procs; i++) {
+		struct sv_proc *p = &sv->procs[i];
+
+		if (p->pl.n_members)
+			signal_proc(p, SIGKILL, true);
+	}
+}
+
+bool sv_owns_pid(const struct sv *sv, pid_t pid)
+{
+	for (size_t i = 0; i < sv->n_procs; i++)
+		for (size_t j = 0; j < sv->procs[i].pl.n_members; j++)
+			if (sv->procs[i].pl.members[j].pid == pid)
+				return true;
+	return false;
+}
+
+size_t sv_count(const struct sv *sv)
+{
+	return sv->n_procs;
+}
+
+struct sv_proc *sv_at(struct sv *sv, size_t i)
+{
+	return i < sv->n_procs ? &sv->procs[i] : NULL;
+}
+
+struct sv_proc *sv_find(struct sv *sv, const char *name)
+{
+	for (size_t i = 0; i < sv->n_procs; i++)
+		if (strcmp(sv->procs[i].cp->name, name) == 0)
+			return &sv->procs[i];
+	return NULL;
+}
+
+void sv_info(const struct sv_proc *p, struct sv_info *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->name = p->cp->name;
+	ret->program = p->prog->name;
+	ret->group = p->prog->group;
+	ret->state = p->state;
+	ret->pid = p->pl.n_members ? p->pl.pgid : 0;
+	ret->since = p->since;
+	ret->restarts = p->restarts;
+	ret->has_exit = p->has_exit;
+	ret->last_exit = p->last_exit;
+}
+
+int sv_proc_start(struct sv_proc *p)
+{
+	if (active(p) || p->sv->stopping_all)
+		return -EALREADY;
+	p->fails = 0;
+	disarm(p);
+	p->want_start = true;
+	pump(p->sv);
+	return 0;
+}
+
+int sv_proc_stop(struct sv_proc *p)
+{
+	if (!active(p) && !(p->state == SV_EXITED && p->timer_for == TIMER_BACKOFF))
+		return -EALREADY;
+	begin_stop(p);
+	return 0;
+}

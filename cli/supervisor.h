@@ -1,0 +1,98 @@
+/*
+ * supervisor.h - keeps the processes of a configuration alive: the state
+ * machine of every process, start order, restart with backoff, stop with
+ * escalation. Runs inside the caller's col_loop; never blocks.
+ *
+ * Process states and their meaning are supervisord's, so its
+ * documentation is true of collie:
+ *   STOPPED  -> STARTING  start requested
+ *   STARTING -> RUNNING   it lasted startsecs (or signalled readiness)
+ *   STARTING -> BACKOFF   it exited (or could not be spawned) too soon
+ *   BACKOFF  -> STARTING  after the backoff delay
+ *   BACKOFF  -> FATAL     more than startretries failed starts in a row
+ *   RUNNING  -> EXITED    it exited; autorestart may start it again
+ *   *        -> STOPPING  stop requested: stopsignal, SIGKILL after stopwaitsecs
+ *   STOPPING -> STOPPED   it exited
+ */
+#ifndef COLLIE_CLI_SUPERVISOR_H
+#define COLLIE_CLI_SUPERVISOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "collie/loop.h"
+#include "collie/reap.h"
+#include "config.h"
+
+enum sv_state {
+	SV_STOPPED = 0,
+	SV_STARTING,
+	SV_RUNNING,
+	SV_BACKOFF,
+	SV_STOPPING,
+	SV_EXITED,
+	SV_FATAL,
+};
+
+struct sv;
+struct sv_proc;
+
+/* What the supervisor tells its owner. */
+struct sv_hooks {
+	/* Every process has stopped after sv_stop_all(). */
+	void (*all_stopped)(struct sv *sv, void *data);
+	/* A critical=true program went FATAL or exited: code is its status. */
+	void (*critical)(struct sv *sv, const struct sv_proc *p, int code, void *data);
+	void *data;
+};
+
+/* A snapshot of one process, for status and tests. */
+struct sv_info {
+	const char *name;    /* process name */
+	const char *program; /* program name */
+	const char *group;   /* group name */
+	enum sv_state state;
+	pid_t pid;	   /* 0 unless STARTING, RUNNING or STOPPING */
+	uint64_t since;	   /* col_now() of the last state change */
+	unsigned restarts; /* starts after the first */
+	bool has_exit;	   /* last_exit is valid */
+	struct col_status last_exit;
+};
+
+/* The supervisor's lines ("web:0: STARTING -> RUNNING") go to stderr when set. */
+extern bool sv_trace;
+
+const char *sv_state_name(enum sv_state state);
+
+/* Make a supervisor for cfg (borrowed: keep it alive) in loop. 0 or -errno. */
+int sv_new(struct col_loop *loop, const struct cfg *cfg, const struct sv_hooks *hooks,
+	   struct sv **ret);
+
+/* Free it; processes still running are SIGKILLed and reaped first. Takes NULL. */
+void sv_free(struct sv *sv);
+
+/* Start every autostart program: priority order, each once its depends_on
+ * are RUNNING. */
+void sv_start_autostart(struct sv *sv);
+
+/* Stop everything: reverse priority order (dependents before what they
+ * depend on), processes of one priority in parallel; all_stopped when done. */
+void sv_stop_all(struct sv *sv);
+
+/* SIGKILL every process group now (a second ^C). */
+void sv_kill_all(struct sv *sv);
+
+/* Whether a pid is one of the supervisor's live processes (for orphan reaping). */
+bool sv_owns_pid(const struct sv *sv, pid_t pid);
+
+size_t sv_count(const struct sv *sv);
+struct sv_proc *sv_at(struct sv *sv, size_t i);
+struct sv_proc *sv_find(struct sv *sv, const char *name);
+void sv_info(const struct sv_proc *p, struct sv_info *ret);
+
+/* Start or stop one process. 0, -EALREADY when it is already so, -errno. */
+int sv_proc_start(struct sv_proc *p);
+int sv_proc_stop(struct sv_proc *p);
+
+#endif
