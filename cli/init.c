@@ -46,6 +46,7 @@
 #include "collie/sig.h"
 #include "collie/spawn.h"
 #include "cli.h"
+#include "leftovers.h"
 #include "banned.h"
 
 #define DEFAULT_GRACE_SEC 5
@@ -67,7 +68,7 @@ struct init_state {
 	pid_t pgid;		  /* the child's process group */
 	bool child_done;	  /* the main child has been reaped */
 	struct col_status status; /* how it ended */
-	bool killing;		  /* grace period over: SIGKILL everything */
+	struct leftovers left;	  /* what the child leaves behind */
 	struct col_source *grace_timer;
 	int tty_fd; /* the terminal handed to the child, or -1 */
 	bool pid1;
@@ -128,115 +129,6 @@ static void hand_terminal(struct init_state *s, bool give)
 		verbose(s, "tcsetpgrp: %s", strerror(errno));
 }
 
-/* Pids already sent SIGTERM in the exit phase, so each gets it once. */
-struct pid_set {
-	pid_t *pids;
-	size_t n, cap;
-};
-
-static struct pid_set termed;
-
-static bool pid_set_has(const struct pid_set *set, pid_t pid)
-{
-	for (size_t i = 0; i < set->n; i++)
-		if (set->pids[i] == pid)
-			return true;
-	return false;
-}
-
-static void pid_set_add(struct pid_set *set, pid_t pid)
-{
-	if (set->n == set->cap) {
-		size_t cap = set->cap ? set->cap * 2 : 64;
-		pid_t *p = realloc(set->pids, cap * sizeof(*p));
-
-		if (!p)
-			return; /* it will get SIGTERM again: harmless */
-		set->pids = p;
-		set->cap = cap;
-	}
-	set->pids[set->n++] = pid;
-}
-
-static void pid_set_remove(struct pid_set *set, pid_t pid)
-{
-	for (size_t i = 0; i < set->n; i++)
-		if (set->pids[i] == pid) {
-			set->pids[i] = set->pids[--set->n];
-			return;
-		}
-}
-
-/* Signal one of our own unreaped children, through a pidfd. */
-static void signal_child_pid(pid_t pid, int sig)
-{
-	int pidfd;
-
-	if (col_pidfd_open(pid, &pidfd) < 0)
-		return; /* already gone */
-	col_pidfd_signal(pidfd, sig);
-	col_close(pidfd);
-}
-
-/* As PID 1 every other process of the namespace descends from us:
- * kill(-1) reaches them all, and needs no /proc. */
-static void terminate_namespace(struct init_state *s)
-{
-	static bool termed_all;
-
-	if (s->killing) {
-		kill(-1, SIGKILL);
-	} else if (!termed_all) {
-		verbose(s, "sending SIGTERM to every leftover process");
-		kill(-1, SIGTERM);
-		termed_all = true;
-	}
-}
-
-/* Anywhere else, our descendants are our children (orphans re-parent to
- * us, a subreaper) and their descendants: signal the children. */
-static void terminate_listed_children(struct init_state *s)
-{
-	pid_t *kids = NULL;
-	int n = col_reap_children(NULL, 0);
-
-	if (n <= 0 || !(kids = malloc((size_t)n * sizeof(*kids)))) {
-		if (n < 0)
-			verbose(s, "cannot list children (%s): only the group was signalled",
-				strerror(-n));
-		return;
-	}
-	n = col_reap_children(kids, (size_t)n);
-	for (int i = 0; i < n; i++) {
-		if (s->killing) {
-			signal_child_pid(kids[i], SIGKILL);
-		} else if (!pid_set_has(&termed, kids[i])) {
-			verbose(s, "sending SIGTERM to leftover process %d", (int)kids[i]);
-			signal_child_pid(kids[i], SIGTERM);
-			pid_set_add(&termed, kids[i]);
-		}
-	}
-	free(kids);
-}
-
-/*
- * Exit phase: SIGTERM once to everything left (SIGKILL, every time, once
- * the grace period is over). Returns whether any child is left (1, 0), or
- * -errno.
- */
-static int terminate_children(struct init_state *s)
-{
-	int r = col_reap_has_children();
-
-	if (r <= 0)
-		return r;
-	if (s->pid1)
-		terminate_namespace(s);
-	else
-		terminate_listed_children(s);
-	return r;
-}
-
 static int exit_code(const struct init_state *s)
 {
 	int code = col_status_exit_code(&s->status);
@@ -251,8 +143,8 @@ static void on_grace_over(struct col_source *src, uint64_t now, void *data)
 	struct init_state *s = data;
 
 	verbose(s, "grace period over: killing what is left");
-	s->killing = true;
-	if (terminate_children(s) <= 0)
+	s->left.killing = true;
+	if (leftovers_terminate(&s->left) <= 0)
 		col_loop_exit(s->loop, exit_code(s));
 }
 
@@ -270,7 +162,7 @@ static void main_child_exited(struct init_state *s)
 	verbose(s, "child %d %s", (int)s->child.pid, what);
 	if (col_loop_add_timer(s->loop, col_now() + s->opts->grace, 0, on_grace_over, s,
 			       &s->grace_timer) < 0)
-		s->killing = true;
+		s->left.killing = true;
 }
 
 /* The child was stopped by the terminal (^Z): stop with it, so the shell
@@ -304,7 +196,7 @@ static void sweep(struct init_state *s)
 		}
 		if (col_reap_pid(pid, 0, &st) != 1)
 			continue;
-		pid_set_remove(&termed, pid);
+		leftovers_forget(&s->left, pid);
 		if (s->opts->warn_reap) {
 			col_status_format(&st, what, sizeof(what));
 			fprintf(stderr, "collie init: reaped zombie process %d (%s)\n", (int)pid,
@@ -315,7 +207,7 @@ static void sweep(struct init_state *s)
 		follow_child_stop(s);
 		return;
 	}
-	if (terminate_children(s) <= 0)
+	if (leftovers_terminate(&s->left) <= 0)
 		col_loop_exit(s->loop, exit_code(s));
 }
 
@@ -330,9 +222,9 @@ static void on_signal(struct col_source *src, const struct signalfd_siginfo *si,
 	}
 	if (s->child_done) {
 		/* Asked again to stop while waiting for leftovers: stop waiting. */
-		if ((sig == SIGTERM || sig == SIGINT) && !s->killing) {
-			s->killing = true;
-			if (terminate_children(s) <= 0)
+		if ((sig == SIGTERM || sig == SIGINT) && !s->left.killing) {
+			s->left.killing = true;
+			if (leftovers_terminate(&s->left) <= 0)
 				col_loop_exit(s->loop, exit_code(s));
 		}
 		return;
@@ -543,6 +435,9 @@ static int parse_init_opts(int argc, char **argv, struct init_opts *o)
 static void become_reaper(struct init_state *s, const struct init_opts *o)
 {
 	s->pid1 = getpid() == 1;
+	s->left.pid1 = s->pid1;
+	s->left.verbose = o->verbose;
+	s->left.who = "collie init";
 	if (!s->pid1 && col_reap_set_subreaper(true) < 0)
 		cli_error("init: cannot become a subreaper (%s): orphans of the program will "
 			  "not be reaped here",
@@ -583,6 +478,6 @@ int cli_init(int argc, char **argv)
 	}
 	col_loop_free(s.loop);
 	col_child_release(&s.child);
-	free(termed.pids);
+	leftovers_release(&s.left);
 	return r;
 }
