@@ -26,22 +26,50 @@
 #include "collie/reap.h"
 #include "cli.h"
 #include "config.h"
+#include "leftovers.h"
 #include "supervisor.h"
 #include "banned.h"
+
+/* After the programs, what they left behind gets this long to go. */
+#define LEFTOVER_GRACE_USEC (5 * COL_USEC_PER_SEC)
 
 struct up_state {
 	struct col_loop *loop;
 	struct sv *sv;
 	bool stopping;
+	bool draining; /* every program stopped: ending leftovers */
+	struct leftovers left;
 	int exit_code;
 };
 
+static void drain(struct up_state *u)
+{
+	if (leftovers_terminate(&u->left) <= 0)
+		col_loop_exit(u->loop, u->exit_code);
+}
+
+static void on_leftover_grace(struct col_source *src, uint64_t now, void *data)
+{
+	struct up_state *u = data;
+
+	u->left.killing = true;
+	drain(u);
+}
+
+/* Every program has stopped; a process that escaped its group (setsid,
+ * a daemon) may still run: end it too before exiting, so `collie up`
+ * never leaves anything behind. */
 static void on_all_stopped(struct sv *sv, void *data)
 {
 	struct up_state *u = data;
 
-	if (u->stopping)
-		col_loop_exit(u->loop, u->exit_code);
+	if (!u->stopping)
+		return;
+	u->draining = true;
+	if (col_loop_add_timer(u->loop, col_now() + LEFTOVER_GRACE_USEC, 0, on_leftover_grace, u,
+			       NULL) < 0)
+		u->left.killing = true;
+	drain(u);
 }
 
 static void on_critical(struct sv *sv, const struct sv_proc *p, int code, void *data)
@@ -84,6 +112,11 @@ static void on_signal(struct col_source *src, const struct signalfd_siginfo *si,
 
 static void on_orphan(struct col_loop *loop, const struct col_status *st, void *data)
 {
+	struct up_state *u = data;
+
+	leftovers_forget(&u->left, st->pid);
+	if (u->draining)
+		drain(u);
 	if (sv_trace) {
 		char what[64];
 
@@ -115,7 +148,10 @@ static int run_supervisor(struct cfg *cfg)
 				  .data = &u };
 	int r;
 
-	if (getpid() != 1 && col_reap_set_subreaper(true) < 0)
+	u.left.pid1 = getpid() == 1;
+	u.left.verbose = sv_trace;
+	u.left.who = "collie";
+	if (!u.left.pid1 && col_reap_set_subreaper(true) < 0)
 		cli_error("up: cannot become a subreaper: %s", strerror(errno));
 	r = col_loop_new(&u.loop);
 	for (size_t i = 0; r >= 0 && i < COL_ARRAY_SIZE(sigs); i++)
@@ -137,6 +173,7 @@ static int run_supervisor(struct cfg *cfg)
 	}
 	sv_free(u.sv);
 	col_loop_free(u.loop);
+	leftovers_release(&u.left);
 	return r;
 }
 

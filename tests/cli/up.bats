@@ -1,0 +1,178 @@
+#!/usr/bin/env bats
+# collie up: supervision as a user sees it. The supervisor runs in the
+# foreground with -v, which traces every state change on stderr
+# ("collie: NAME: OLD -> NEW"); the tests read that trace from a fifo and
+# wait for the transitions they expect (bounded), never for a time.
+
+bats_require_minimum_version 1.5.0
+
+H="$COLLIE_TEST_HELPER"
+
+setup() {
+	TMP="$(mktemp -d)"
+	mkfifo "$TMP/trace"
+}
+
+teardown() {
+	if [ -n "${UP_PID:-}" ] && kill -0 "$UP_PID" 2>/dev/null; then
+		kill -KILL "$UP_PID" 2>/dev/null || true
+		wait "$UP_PID" 2>/dev/null || true
+	fi
+	exec 7<&- 2>/dev/null || true
+	rm -rf "$TMP"
+}
+
+# conf TEXT - write the config file.
+conf() {
+	printf '%s\n' "$@" > "$TMP/collie.ini"
+}
+
+# up [ARGS] - start collie up on $TMP/collie.ini, trace into fd 7.
+up() {
+	"$COLLIE" up -v -c "$TMP/collie.ini" "$@" 2> "$TMP/trace" > "$TMP/out" 7<&- &
+	UP_PID=$!
+	exec 7< "$TMP/trace"
+}
+
+# expect TEXT - read trace lines until one contains TEXT (20 s bound).
+expect() {
+	local line
+	while read -r -t 20 line <&7; do
+		echo "$line" >> "$TMP/seen"
+		[[ "$line" == *"$1"* ]] && return 0
+	done
+	echo "did not see '$1'; saw:" >&2
+	cat "$TMP/seen" >&2 || true
+	return 1
+}
+
+# finish - SIGTERM collie and wait; STATUS is its exit status. The rest of
+# the trace is then in $TMP/seen too.
+finish() {
+	kill -TERM "$UP_PID"
+	wait_up
+}
+
+wait_up() {
+	STATUS=0
+	wait "$UP_PID" || STATUS=$?
+	UP_PID=
+	cat <&7 >> "$TMP/seen"
+}
+
+@test "a program starts, runs, and stops on SIGTERM; collie exits 0" {
+	conf "[program:sleeper]" "command=$H pause" "startsecs=0"
+	up
+	expect "sleeper: STARTING -> RUNNING"
+	finish
+	[ "$STATUS" -eq 0 ]
+	grep -q "sleeper: RUNNING -> STOPPING" "$TMP/seen"
+	grep -q "sleeper: STOPPING -> STOPPED" "$TMP/seen"
+}
+
+@test "a crash is restarted at once, repeated crashes back off, FATAL after startretries" {
+	conf "[program:crash]" "command=$H exit 1" "startsecs=1" "startretries=2" \
+		"backoff_min=0.05" "backoff_max=0.2"
+	up
+	expect "crash: STOPPED -> STARTING"
+	expect "crash: STARTING -> BACKOFF"
+	expect "crash: BACKOFF -> STARTING"
+	expect "crash: STARTING -> BACKOFF"
+	expect "crash: BACKOFF -> STARTING"
+	expect "crash: STARTING -> BACKOFF"
+	expect "crash: BACKOFF -> FATAL"
+	finish
+	[ "$STATUS" -eq 0 ]
+}
+
+@test "autorestart=unexpected restarts only on an unexpected exit code" {
+	conf "[program:ok]" "command=$H exit 0" "startsecs=0" "autorestart=unexpected" \
+		"[program:bad]" "command=$H exit 3" "startsecs=0" "autorestart=unexpected" \
+		"backoff_min=10"
+	up
+	expect "bad: RUNNING -> EXITED"
+	expect "bad: EXITED -> STARTING"
+	finish
+	[ "$STATUS" -eq 0 ]
+	grep -q "ok: RUNNING -> EXITED" "$TMP/seen"
+	# ok exited 0, as expected: never started again.
+	! grep -q "ok: EXITED -> STARTING" "$TMP/seen"
+}
+
+@test "stop escalates to SIGKILL for the whole group, grandchild included" {
+	conf "[program:stubborn]" \
+		"command=$H ignore TERM fork-wait ignore TERM print-pgid echo-err grandchild-up pause" \
+		"startsecs=0" "stopwaitsecs=1"
+	up
+	expect "grandchild-up"
+	grandchild="$(cut -d' ' -f1 "$TMP/out")"
+	finish
+	[ "$STATUS" -eq 0 ]
+	grep -q "still running 1.0 s after the stop signal: SIGKILL" "$TMP/seen"
+	! kill -0 "$grandchild" 2>/dev/null
+}
+
+@test "a process that left its group is ended too before collie exits" {
+	conf "[program:escaper]" \
+		"command=$H fork-wait setsid print-pgid echo-err escaped pause" "startsecs=0"
+	up
+	expect "escaped"
+	escaped="$(cut -d' ' -f1 "$TMP/out")"
+	finish
+	[ "$STATUS" -eq 0 ]
+	grep -q "sending SIGTERM to leftover process $escaped" "$TMP/seen"
+	! kill -0 "$escaped" 2>/dev/null
+}
+
+@test "programs start in priority order and stop in reverse" {
+	conf "[program:second]" "command=$H pause" "startsecs=0" "priority=20" \
+		"[program:first]" "command=$H pause" "startsecs=0" "priority=10"
+	up
+	expect "first: STOPPED -> STARTING"
+	expect "second: STOPPED -> STARTING"
+	kill -TERM "$UP_PID"
+	expect "second: RUNNING -> STOPPING"
+	expect "first: RUNNING -> STOPPING"
+	wait_up
+	[ "$STATUS" -eq 0 ]
+}
+
+@test "depends_on waits for the dependency to be RUNNING" {
+	conf "[program:app]" "command=$H pause" "startsecs=0" "depends_on=db" "priority=1" \
+		"[program:db]" "command=$H pause" "startsecs=1" "priority=2"
+	up
+	expect "db: STOPPED -> STARTING"
+	expect "db: STARTING -> RUNNING"
+	expect "app: STOPPED -> STARTING"
+	kill -TERM "$UP_PID"
+	expect "app: RUNNING -> STOPPING"
+	expect "app: STOPPING -> STOPPED"
+	expect "db: RUNNING -> STOPPING"
+	wait_up
+	[ "$STATUS" -eq 0 ]
+}
+
+@test "a critical program that exits stops everything; collie exits with its status" {
+	conf "[program:main]" "command=$H exit 7" "startsecs=0" "critical=true" "autorestart=false" \
+		"[program:side]" "command=$H pause" "startsecs=0"
+	up
+	wait_up
+	[ "$STATUS" -eq 7 ]
+	grep -q "main is critical" "$TMP/seen"
+	grep -q "side: RUNNING -> STOPPING" "$TMP/seen"
+}
+
+@test "a program that daemonizes behind collie's back is still reaped" {
+	conf "[program:daemon]" "command=$H double-fork exit 0" "startsecs=0" "autorestart=false"
+	up
+	expect "daemon: RUNNING -> EXITED"
+	expect "reaped orphan"
+	finish
+	[ "$STATUS" -eq 0 ]
+}
+
+@test "a bad configuration exits 2 and starts nothing" {
+	conf "[program:x]" "command=$H pause" "no_such_key=1"
+	run -2 "$COLLIE" up -c "$TMP/collie.ini"
+	[[ "$output" == *"no_such_key"* ]]
+}
