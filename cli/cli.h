@@ -24,6 +24,9 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* collie run: parse a command line with the command language and run it. */
 int cli_run(int argc, char **argv);
 
+/* collie check: validate a configuration and print it (config.h). */
+int cli_check(int argc, char **argv);
+
 /* collie init: run one program as PID 1 (or a subreaper) over it. */
 int cli_init(int argc, char **argv);
 

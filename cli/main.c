@@ -24,6 +24,10 @@ static const char usage_text[] =
 	"                 run PROGRAM as a container's PID 1 (or as a subreaper):\n"
 	"                 reap zombies, forward signals, exit with its status;\n"
 	"                 see 'collie init --help'\n"
+	"  check [-c FILE] [-m FORMATION]\n"
+	"                 validate a configuration (collie.ini, a supervisord.conf or a\n"
+	"                 Procfile) and print it as collie would run it; see\n"
+	"                 collie.conf(5)\n"
 	"  version        print the version\n"
 	"  help           print this help\n"
 	"\n"
@@ -60,6 +64,8 @@ int main(int argc, char **argv)
 		return cli_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "init") == 0)
 		return cli_init(argc - 1, argv + 1);
+	if (strcmp(cmd, "check") == 0)
+		return cli_check(argc - 1, argv + 1);
 	cli_error("unknown command '%s'; try 'collie help'", cmd);
 	return CLI_EXIT_USAGE;
 }
