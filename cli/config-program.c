@@ -479,11 +479,13 @@ static int build_process(struct build *b, struct cfg_process *proc, int num)
 		r = log_path(b, P_STDOUT_LOG, &x, &proc->out);
 	if (r == 0)
 		r = log_path(b, P_STDERR_LOG, &x, &proc->err);
-	proc->env = cfg__env_take(&env);
+	if (r == 0 && b->proc_keys[P_COMMAND] &&
+	    proc_expand(b, P_COMMAND, &x, NULL, &proc->command) == -ENOMEM)
+		r = -ENOMEM;
+	proc->env = cfg__env_take(&env); /* x.env pointed to it: expand nothing after */
 	if (!proc->env)
 		r = -ENOMEM;
-	if (r == 0 && b->proc_keys[P_COMMAND] &&
-	    proc_expand(b, P_COMMAND, &x, NULL, &proc->command) == 0)
+	if (r == 0 && proc->command)
 		r = check_command(b, proc);
 	return r == -ENOMEM ? r : 0;
 }
