@@ -126,8 +126,7 @@ void cfg__env_release(struct cfg_env *e)
 }
 
 /* One value of environment=, from *pp up to a top-level comma. */
-static int list_value(const char **pp, FILE *out, const char *key, size_t key_len,
-		      char **ret_msg)
+static int list_value(const char **pp, FILE *out, const char *key, size_t key_len, char **ret_msg)
 {
 	const char *p = *pp;
 
@@ -136,8 +135,9 @@ static int list_value(const char **pp, FILE *out, const char *key, size_t key_le
 			const char *close = strchr(p + 1, *p);
 
 			if (!close) {
-				*ret_msg = cfg__msg("the value of %.*s has an unterminated %c quote",
-						    (int)key_len, key, *p);
+				*ret_msg =
+					cfg__msg("the value of %.*s has an unterminated %c quote",
+						 (int)key_len, key, *p);
 				return -EINVAL;
 			}
 			fwrite(p + 1, 1, (size_t)(close - p - 1), out);
@@ -146,9 +146,10 @@ static int list_value(const char **pp, FILE *out, const char *key, size_t key_le
 			const char *q = p + strspn(p, " \t\r\n");
 
 			if (*q && *q != ',') {
-				*ret_msg = cfg__msg("the value of %.*s has an unquoted blank; quote "
-						    "the value: %.*s=\"...\"",
-						    (int)key_len, key, (int)key_len, key);
+				*ret_msg =
+					cfg__msg("the value of %.*s has an unquoted blank; quote "
+						 "the value: %.*s=\"...\"",
+						 (int)key_len, key, (int)key_len, key);
 				return -EINVAL;
 			}
 			p = q;

@@ -59,10 +59,11 @@ static int lookup(const struct spec *sp, const struct cfg_expand_ctx *x, struct 
 	if ((len == 11 && memcmp(n, "process_num", 11) == 0) ||
 	    (len == 8 && memcmp(n, "numprocs", 8) == 0)) {
 		if (!x->has_process) {
-			*ret_msg = cfg__msg("%%(%.*s) is known only in the keys expanded per process "
-					    "(command, process_name, directory, environment, "
-					    "stdout_logfile, stderr_logfile)",
-					    (int)len, n);
+			*ret_msg =
+				cfg__msg("%%(%.*s) is known only in the keys expanded per process "
+					 "(command, process_name, directory, environment, "
+					 "stdout_logfile, stderr_logfile)",
+					 (int)len, n);
 			return -EINVAL;
 		}
 		*v = (struct value){ .num = n[0] == 'p' ? x->process_num : x->numprocs };
@@ -72,9 +73,10 @@ static int lookup(const struct spec *sp, const struct cfg_expand_ctx *x, struct 
 		v->str = x->env ? cfg__env_get(x->env, n + 4, len - 4) : NULL;
 		if (v->str)
 			return 0;
-		*ret_msg = cfg__msg("%%(%.*s)s names the environment variable %.*s, which is not set; "
-				    "set it before starting collie (supervisord refuses this too)",
-				    (int)len, n, (int)len - 4, n + 4);
+		*ret_msg =
+			cfg__msg("%%(%.*s)s names the environment variable %.*s, which is not set; "
+				 "set it before starting collie (supervisord refuses this too)",
+				 (int)len, n, (int)len - 4, n + 4);
 		return -EINVAL;
 	}
 	*ret_msg = cfg__msg("%%(%.*s) is not a name collie can expand; the names are here, "
@@ -90,9 +92,10 @@ static int parse_spec(const char *text, size_t *pos, struct spec *sp, char **ret
 	const char *p = text + *pos, *close = strchr(p, ')');
 
 	if (!close) {
-		*ret_msg = cfg__msg("'%%(' at column %zu has no ')'; write %%(name)s, or %%%% for a "
-				    "literal %%",
-				    *pos - 1);
+		*ret_msg =
+			cfg__msg("'%%(' at column %zu has no ')'; write %%(name)s, or %%%% for a "
+				 "literal %%",
+				 *pos - 1);
 		return -EINVAL;
 	}
 	*sp = (struct spec){ .name = p, .name_len = (size_t)(close - p), .width = -1, .prec = -1 };
@@ -112,11 +115,11 @@ static int parse_spec(const char *text, size_t *pos, struct spec *sp, char **ret
 		p++;
 	sp->conv = *p;
 	if (!*p || !strchr("sdiuxXo", *p)) {
-		*ret_msg = cfg__msg("%%(%.*s) at column %zu %s; write %%(%.*s)s (or d for a number)",
-				    (int)sp->name_len, sp->name, *pos - 1,
-				    *p ? "has a conversion collie does not do" :
-					 "has no conversion letter",
-				    (int)sp->name_len, sp->name);
+		*ret_msg = cfg__msg(
+			"%%(%.*s) at column %zu %s; write %%(%.*s)s (or d for a number)",
+			(int)sp->name_len, sp->name, *pos - 1,
+			*p ? "has a conversion collie does not do" : "has no conversion letter",
+			(int)sp->name_len, sp->name);
 		return -EINVAL;
 	}
 	*pos = (size_t)(p + 1 - text);
@@ -137,8 +140,11 @@ static void put_number(FILE *out, const struct spec *sp, long long num)
 	int len, zeros, total;
 
 	if (sp->conv == 'x' || sp->conv == 'X' || sp->conv == 'o') {
-		len = snprintf(digits, sizeof(digits), sp->conv == 'x' ? "%llx" :
-						       sp->conv == 'X' ? "%llX" : "%llo", mag);
+		len = snprintf(digits, sizeof(digits),
+			       sp->conv == 'x'	 ? "%llx"
+			       : sp->conv == 'X' ? "%llX"
+						 : "%llo",
+			       mag);
 		if (sp->alt) {
 			prefix[0] = '0';
 			prefix[1] = sp->conv == 'X' ? 'X' : sp->conv == 'x' ? 'x' : 'o';
@@ -209,9 +215,10 @@ static int expand_one(FILE *out, const char *text, size_t *pos, const struct cfg
 		return 0;
 	}
 	if (c != '(') {
-		*ret_msg = cfg__msg("'%%%.*s' at column %zu is not an expansion; write %%(name)s, or "
-				    "%%%% for a literal %%",
-				    c ? 1 : 0, text + *pos, *pos);
+		*ret_msg =
+			cfg__msg("'%%%.*s' at column %zu is not an expansion; write %%(name)s, or "
+				 "%%%% for a literal %%",
+				 c ? 1 : 0, text + *pos, *pos);
 		return -EINVAL;
 	}
 	(*pos)++;

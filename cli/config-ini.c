@@ -55,12 +55,12 @@ struct ini_state {
 	char *buf;	  /* the current raw line */
 	size_t cap;
 	bool too_long;
-	bool indented;	 /* the current line starts with a blank */
-	bool prev_key;	 /* a key was seen since the last header (inih's prev_name) */
-	size_t first;	 /* index of this file's first section */
-	size_t cur;	 /* index of the current section, or SIZE_MAX */
-	size_t cur_key;	 /* index of the last key in it, or SIZE_MAX */
-	int error;	 /* -ENOMEM */
+	bool indented;	/* the current line starts with a blank */
+	bool prev_key;	/* a key was seen since the last header (inih's prev_name) */
+	size_t first;	/* index of this file's first section */
+	size_t cur;	/* index of the current section, or SIZE_MAX */
+	size_t cur_key; /* index of the last key in it, or SIZE_MAX */
+	int error;	/* -ENOMEM */
 };
 
 static int add_section(struct ini_state *s, const char *name, size_t len)
@@ -186,8 +186,12 @@ static int set_key(struct ini_state *s, struct cfg_raw_section *sec, const char 
 		sec->keys = v;
 		k = &v[sec->n_keys++];
 	}
-	*k = (struct cfg_raw_key){ .name = lname, .value = val, .file = s->file, .line = s->line,
-				   .lines = lines, .n_lines = 1 };
+	*k = (struct cfg_raw_key){ .name = lname,
+				   .value = val,
+				   .file = s->file,
+				   .line = s->line,
+				   .lines = lines,
+				   .n_lines = 1 };
 	lines[0] = s->line;
 	s->cur_key = (size_t)(k - sec->keys);
 	return 0;
@@ -311,7 +315,8 @@ static int include_files(struct cfg_loader *l, const char *path, size_t first, s
 	for (size_t i = first; dir && r >= 0 && i < last; i++) {
 		const struct cfg_raw_section *sec = &l->sections[i];
 		const struct cfg_raw_key *k = cfg__raw_get(sec, "files");
-		struct cfg_expand_ctx x = { .here = sec->here, .host_node_name = l->hostname,
+		struct cfg_expand_ctx x = { .here = sec->here,
+					    .host_node_name = l->hostname,
 					    .env = &l->base_env };
 		char *files = NULL, *msg = NULL, *save = NULL;
 
@@ -344,8 +349,9 @@ int cfg__ini_read(struct cfg_loader *l, const char *path, int depth)
 	int r;
 
 	if (depth > MAX_INCLUDE_DEPTH) {
-		cfg__error(l, path, 0, "includes nested more than %d deep; is a file including "
-				       "itself through a glob?",
+		cfg__error(l, path, 0,
+			   "includes nested more than %d deep; is a file including "
+			   "itself through a glob?",
 			   MAX_INCLUDE_DEPTH);
 		return 0;
 	}

@@ -99,8 +99,8 @@ static void put_rlimits(FILE *out, const struct cfg_program *p)
 		while (j < p->n_rlimits && p->rlimits[j].resource != names[i].resource)
 			j++;
 		fprintf(out, "%s = ", names[i].key);
-		if (j < p->n_rlimits && (names[i].resource == RLIMIT_NOFILE ||
-					 names[i].resource == RLIMIT_NPROC) &&
+		if (j < p->n_rlimits &&
+		    (names[i].resource == RLIMIT_NOFILE || names[i].resource == RLIMIT_NPROC) &&
 		    p->rlimits[j].value != (uint64_t)RLIM_INFINITY)
 			fprintf(out, "%llu", (unsigned long long)p->rlimits[j].value);
 		else if (j < p->n_rlimits)

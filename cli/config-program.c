@@ -74,12 +74,20 @@ static const struct key_def keys[] = {
 	{ .name = "process_name", .kind = K_PROCESS, .arg = P_PROCESS_NAME },
 	{ .name = "numprocs", .kind = K_NUMPROCS },
 	{ .name = "numprocs_start", .kind = K_NUMPROCS_START },
-	{ .name = "priority", .kind = K_INT, .off = OFF(priority), .min = -1000000, .max = 1000000 },
+	{ .name = "priority",
+	  .kind = K_INT,
+	  .off = OFF(priority),
+	  .min = -1000000,
+	  .max = 1000000 },
 	{ .name = "autostart", .kind = K_BOOL, .off = OFF(autostart) },
 	{ .name = "autorestart", .kind = K_AUTORESTART },
 	{ .name = "exitcodes", .kind = K_EXITCODES },
 	{ .name = "startsecs", .kind = K_SECS, .off = OFF(startsecs) },
-	{ .name = "startretries", .kind = K_INT, .off = OFF(startretries), .min = 0, .max = 1000000 },
+	{ .name = "startretries",
+	  .kind = K_INT,
+	  .off = OFF(startretries),
+	  .min = 0,
+	  .max = 1000000 },
 	{ .name = "stopsignal", .kind = K_SIGNAL, .off = OFF(stopsignal) },
 	{ .name = "stopwaitsecs", .kind = K_SECS, .off = OFF(stopwait) },
 	{ .name = "stopasgroup", .kind = K_BOOL, .off = OFF(stopasgroup) },
@@ -97,8 +105,12 @@ static const struct key_def keys[] = {
 	{ .name = "stderr_logfile_maxbytes", .kind = K_LOG_MAXBYTES, .arg = 1 },
 	{ .name = "stderr_logfile_backups", .kind = K_LOG_BACKUPS, .arg = 1 },
 	{ .name = "stderr_syslog", .kind = K_LOG_SYSLOG, .arg = 1 },
-	{ .name = "stdout_capture_maxbytes", .kind = K_IGNORED, .why = "event listeners' capture mode" },
-	{ .name = "stderr_capture_maxbytes", .kind = K_IGNORED, .why = "event listeners' capture mode" },
+	{ .name = "stdout_capture_maxbytes",
+	  .kind = K_IGNORED,
+	  .why = "event listeners' capture mode" },
+	{ .name = "stderr_capture_maxbytes",
+	  .kind = K_IGNORED,
+	  .why = "event listeners' capture mode" },
 	{ .name = "stdout_events_enabled", .kind = K_IGNORED, .why = "event listeners" },
 	{ .name = "stderr_events_enabled", .kind = K_IGNORED, .why = "event listeners" },
 	{ .name = "serverurl", .kind = K_IGNORED, .why = "its XML-RPC server" },
@@ -126,9 +138,9 @@ struct build {
 	long long numprocs, numprocs_start;
 	bool killasgroup_set;
 	const struct cfg_raw_key *proc_keys[P_N];
-	unsigned reported; /* per-process keys already reported (bit P_*) */
+	unsigned reported;     /* per-process keys already reported (bit P_*) */
 	struct cfg_log log[2]; /* stdout_* and stderr_* settings, path aside */
-	struct cfg_env env; /* base env + envfile */
+	struct cfg_env env;    /* base env + envfile */
 };
 
 void cfg__program_defaults(struct cfg_program *p)
@@ -343,8 +355,8 @@ static void program_checks(struct build *b)
 
 /* Expand per-process key `which` (or def when absent; NULL result when
  * both are). An error is reported for the first process only. */
-static int proc_expand(struct build *b, int which, const struct cfg_expand_ctx *x,
-		       const char *def, char **ret)
+static int proc_expand(struct build *b, int which, const struct cfg_expand_ctx *x, const char *def,
+		       char **ret)
 {
 	const struct cfg_raw_key *k = b->proc_keys[which];
 	char *msg = NULL;
@@ -378,15 +390,17 @@ static void proc_error(struct build *b, int which, unsigned line, const char *fm
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	cfg__error(b->l, k ? k->file : b->s->file, line ? line : k ? k->line : b->s->line,
+	cfg__error(b->l, k ? k->file : b->s->file,
+		   line ? line
+		   : k	? k->line
+			: b->s->line,
 		   "key '%s' in [%s]: %s", k ? k->name : "process_name", b->s->name,
 		   msg ? msg : "out of memory");
 	free(msg);
 }
 
 /* stdout_logfile / stderr_logfile: supervisord's special values too. */
-static int log_path(struct build *b, int which, const struct cfg_expand_ctx *x,
-		    struct cfg_log *log)
+static int log_path(struct build *b, int which, const struct cfg_expand_ctx *x, struct cfg_log *log)
 {
 	char *v;
 	int r = proc_expand(b, which, x, NULL, &v);
@@ -396,8 +410,7 @@ static int log_path(struct build *b, int which, const struct cfg_expand_ctx *x,
 	/* none/off: no file; auto: supervisord's temporary file, which
 	 * collie does not make; syslog: supervisord's deprecated spelling
 	 * of *_syslog=true. */
-	if (strcasecmp(v, "none") == 0 || strcasecmp(v, "off") == 0 ||
-	    strcasecmp(v, "auto") == 0) {
+	if (strcasecmp(v, "none") == 0 || strcasecmp(v, "off") == 0 || strcasecmp(v, "auto") == 0) {
 		free(v);
 	} else if (strcasecmp(v, "syslog") == 0) {
 		log->syslog = true;
@@ -427,7 +440,8 @@ static int check_command(struct build *b, const struct cfg_process *proc)
 	r = col_cmdline_parse(proc->command, proc->env, 0, &cl, &perr);
 	col_cmdline_free(cl);
 	if (r == -EINVAL && strcmp(proc->command, k->value) == 0)
-		proc_error(b, P_COMMAND, perr.line >= 1 && perr.line <= k->n_lines ? k->lines[perr.line - 1] : 0,
+		proc_error(b, P_COMMAND,
+			   perr.line >= 1 && perr.line <= k->n_lines ? k->lines[perr.line - 1] : 0,
 			   "%s", perr.message);
 	else if (r == -EINVAL)
 		proc_error(b, P_COMMAND, 0, "%s (in the command as expanded: %s)", perr.message,
@@ -473,8 +487,9 @@ static int build_process(struct build *b, struct cfg_process *proc, int num)
 	free(msg);
 	if (r == 0 && proc_expand(b, P_DIRECTORY, &x, NULL, &proc->directory) == 0 &&
 	    proc->directory && !*proc->directory)
-		proc_error(b, P_DIRECTORY, 0, "the directory is empty; give one, or leave the "
-					      "key out to inherit collie's");
+		proc_error(b, P_DIRECTORY, 0,
+			   "the directory is empty; give one, or leave the "
+			   "key out to inherit collie's");
 	if (r == 0)
 		r = log_path(b, P_STDOUT_LOG, &x, &proc->out);
 	if (r == 0)
@@ -506,7 +521,8 @@ static int build_processes(struct build *b)
 
 		/* supervisord warns the same way, and drops the file. */
 		cfg__warn(b->l, k->file, k->line,
-			  "[%s] has redirect_stderr=true, so stderr_logfile is not used", b->s->name);
+			  "[%s] has redirect_stderr=true, so stderr_logfile is not used",
+			  b->s->name);
 		for (size_t i = 0; i < p->n_procs; i++) {
 			free(p->procs[i].err.path);
 			p->procs[i].err.path = NULL;
@@ -538,8 +554,10 @@ int cfg__program_build(struct cfg_loader *l, const struct cfg_raw_section *s, co
 		return 0;
 	}
 	b.log[0] = b.log[1] = log;
-	b.x = (struct cfg_expand_ctx){ .here = s->here, .program_name = p->name,
-				       .group_name = p->group, .host_node_name = l->hostname,
+	b.x = (struct cfg_expand_ctx){ .here = s->here,
+				       .program_name = p->name,
+				       .group_name = p->group,
+				       .host_node_name = l->hostname,
 				       .env = &l->base_env };
 	r = cfg__env_copy(&b.env, &l->base_env);
 	for (size_t i = 0; r == 0 && i < s->n_keys; i++)

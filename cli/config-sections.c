@@ -42,8 +42,8 @@ static enum sec_kind kind_of(const char *name, size_t *ret_ignored)
 	for (size_t i = 0; i < COL_ARRAY_SIZE(ignored); i++) {
 		size_t n = strlen(ignored[i].name);
 
-		if (ignored[i].name[n - 1] == ':' ? strncmp(name, ignored[i].name, n) == 0 :
-						      strcmp(name, ignored[i].name) == 0) {
+		if (ignored[i].name[n - 1] == ':' ? strncmp(name, ignored[i].name, n) == 0
+						  : strcmp(name, ignored[i].name) == 0) {
 			*ret_ignored = i;
 			return SEC_IGNORED;
 		}
@@ -64,18 +64,21 @@ static void unknown_section(struct cfg_loader *l, const struct cfg_raw_section *
 		snprintf(hint, sizeof(hint), "did you mean [%s%s%.64s]?", near, colon ? ":" : "",
 			 colon ? colon + 1 : "");
 	if (l->cfg->supervisord)
-		cfg__warn(l, s->file, s->line, "unknown section [%s]; ignored, as supervisord "
-					       "ignores it%s%s%s",
+		cfg__warn(l, s->file, s->line,
+			  "unknown section [%s]; ignored, as supervisord "
+			  "ignores it%s%s%s",
 			  s->name, near ? " (" : "", hint, near ? ")" : "");
 	else
 		cfg__error(l, s->file, s->line, "unknown section [%s]; %s", s->name,
-			   near ? hint : "the sections are [program:NAME], [group:NAME] and [include]");
+			   near ? hint
+				: "the sections are [program:NAME], [group:NAME] and [include]");
 }
 
 /* [supervisord]: environment= applies; the rest is named in one warning. */
 static int supervisord_section(struct cfg_loader *l, const struct cfg_raw_section *s)
 {
-	struct cfg_expand_ctx x = { .here = s->here, .host_node_name = l->hostname,
+	struct cfg_expand_ctx x = { .here = s->here,
+				    .host_node_name = l->hostname,
 				    .env = &l->base_env };
 	char *names = strdup(""), *v = NULL, *msg = NULL;
 	int r = 0;
@@ -89,7 +92,8 @@ static int supervisord_section(struct cfg_loader *l, const struct cfg_raw_sectio
 			if (r == 0)
 				r = cfg__env_parse_list(v, &l->base_env, &msg);
 			if (r == -EINVAL)
-				cfg__error(l, k->file, k->line, "key 'environment' in [supervisord]: %s",
+				cfg__error(l, k->file, k->line,
+					   "key 'environment' in [supervisord]: %s",
 					   msg ? msg : "out of memory");
 			free(v);
 			free(msg);
@@ -102,10 +106,11 @@ static int supervisord_section(struct cfg_loader *l, const struct cfg_raw_sectio
 		names = n;
 	}
 	if (names && *names)
-		cfg__warn(l, s->file, s->line,
-			  "[supervisord] settings are supervisord's own; collie ignores %s (it uses "
-			  "only environment= there)",
-			  names);
+		cfg__warn(
+			l, s->file, s->line,
+			"[supervisord] settings are supervisord's own; collie ignores %s (it uses "
+			"only environment= there)",
+			names);
 	r = names ? r : -ENOMEM;
 	free(names);
 	return r;
@@ -154,8 +159,8 @@ static const char *group_of(const struct cfg *c, const char *program)
 	return NULL;
 }
 
-static void suggest_program(struct cfg_loader *l, const char *file, unsigned line,
-			    const char *what, const char *name)
+static void suggest_program(struct cfg_loader *l, const char *file, unsigned line, const char *what,
+			    const char *name)
 {
 	const char **names = calloc(l->n_sections + 1, sizeof(*names));
 	size_t n = 0;
@@ -185,12 +190,14 @@ static void group_members(struct cfg_loader *l, const struct cfg_raw_key *k, str
 			continue;
 		}
 		if (other)
-			cfg__error(l, k->file, k->line, "%s names '%s', which is already in "
-							"[group:%s]; a program is in one group",
+			cfg__error(l, k->file, k->line,
+				   "%s names '%s', which is already in "
+				   "[group:%s]; a program is in one group",
 				   what, *p, other);
 		else if (find_section(l, "fcgi-program:", *p) != SIZE_MAX)
-			cfg__warn(l, k->file, k->line, "%s names [fcgi-program:%s], which collie "
-						       "ignores",
+			cfg__warn(l, k->file, k->line,
+				  "%s names [fcgi-program:%s], which collie "
+				  "ignores",
 				  what, *p);
 		else
 			suggest_program(l, k->file, k->line, what, *p);
@@ -202,7 +209,8 @@ static void group_members(struct cfg_loader *l, const struct cfg_raw_key *k, str
 static int group_section(struct cfg_loader *l, const struct cfg_raw_section *s)
 {
 	struct cfg *c = l->cfg;
-	struct cfg_expand_ctx x = { .here = s->here, .host_node_name = l->hostname,
+	struct cfg_expand_ctx x = { .here = s->here,
+				    .host_node_name = l->hostname,
 				    .env = &l->base_env };
 	struct cfg_group *v = realloc(c->groups, (c->n_groups + 1) * sizeof(*v)), *g;
 	char *msg = NULL, *val = NULL;
@@ -229,8 +237,9 @@ static int group_section(struct cfg_loader *l, const struct cfg_raw_section *s)
 
 		if (!is_prio && strcmp(k->name, "programs") != 0) {
 			(l->cfg->supervisord ? cfg__warn : cfg__error)(
-				l, k->file, k->line, "unknown key '%s' in [%s]; a group has programs= "
-						     "and priority=",
+				l, k->file, k->line,
+				"unknown key '%s' in [%s]; a group has programs= "
+				"and priority=",
 				k->name, s->name);
 			continue;
 		}
@@ -251,8 +260,9 @@ static int group_section(struct cfg_loader *l, const struct cfg_raw_section *s)
 	}
 	g->priority = (int)prio;
 	if (r == 0 && !g->programs) {
-		cfg__error(l, s->file, s->line, "[%s] has no programs= key; list its programs, "
-						"such as programs = web,worker",
+		cfg__error(l, s->file, s->line,
+			   "[%s] has no programs= key; list its programs, "
+			   "such as programs = web,worker",
 			   s->name);
 		g->programs = calloc(1, sizeof(*g->programs));
 	}
@@ -419,8 +429,9 @@ static int other_sections(struct cfg_loader *l, bool *dup)
 			break;
 		case SEC_UNKNOWN:
 			if (strcmp(s->name, "program") == 0 || strcmp(s->name, "group") == 0)
-				cfg__error(l, s->file, s->line, "malformed section header [%s]: "
-								"write [%s:NAME]",
+				cfg__error(l, s->file, s->line,
+					   "malformed section header [%s]: "
+					   "write [%s:NAME]",
 					   s->name, s->name);
 			else
 				unknown_section(l, s);

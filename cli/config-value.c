@@ -114,11 +114,12 @@ int cfg__parse_int(const char *s, long long min, long long max, long long *ret, 
 	v = t && *t ? strtoll(t, &end, 10) : 0;
 	if (!t || !*t || *end || errno == ERANGE || v < min || v > max) {
 		if (t && *t && !*end)
-			*ret_msg = cfg__msg("%s is out of range; use a whole number from %lld to %lld",
-					    t, min, max);
+			*ret_msg =
+				cfg__msg("%s is out of range; use a whole number from %lld to %lld",
+					 t, min, max);
 		else
-			*ret_msg = cfg__msg("'%s' is not a whole number; use one from %lld to %lld", s,
-					    min, max);
+			*ret_msg = cfg__msg("'%s' is not a whole number; use one from %lld to %lld",
+					    s, min, max);
 		return -EINVAL;
 	}
 	*ret = v;
@@ -163,9 +164,14 @@ static uint64_t size_unit(const char *suffix)
 		const char *name;
 		uint64_t mult;
 	} units[] = {
-		{ "", 1 },	       { "b", 1 },	       { "k", 1024 },
-		{ "kb", 1024 },	       { "m", 1024 * 1024 }, { "mb", 1024 * 1024 },
-		{ "g", 1024ULL << 20 }, { "gb", 1024ULL << 20 },
+		{ "", 1 },
+		{ "b", 1 },
+		{ "k", 1024 },
+		{ "kb", 1024 },
+		{ "m", 1024 * 1024 },
+		{ "mb", 1024 * 1024 },
+		{ "g", 1024ULL << 20 },
+		{ "gb", 1024ULL << 20 },
 	};
 
 	for (size_t i = 0; i < COL_ARRAY_SIZE(units); i++)
@@ -181,7 +187,8 @@ int cfg__parse_size(const char *s, bool unlimited_ok, uint64_t *ret, char **ret_
 	unsigned long long v;
 	uint64_t mult;
 
-	if (t && unlimited_ok && (strcasecmp(t, "unlimited") == 0 || strcasecmp(t, "infinity") == 0)) {
+	if (t && unlimited_ok &&
+	    (strcasecmp(t, "unlimited") == 0 || strcasecmp(t, "infinity") == 0)) {
 		*ret = (uint64_t)RLIM_INFINITY;
 		return 0;
 	}
@@ -208,9 +215,10 @@ int cfg__parse_signal(const char *s, int *ret, char **ret_msg)
 	int sig = t ? col_signal_parse(t) : -EINVAL;
 
 	if (sig < 0) {
-		*ret_msg = cfg__msg("'%s' is not a signal; use a name such as TERM, INT, QUIT, HUP, "
-				    "KILL, USR1 or USR2, or a number",
-				    s);
+		*ret_msg =
+			cfg__msg("'%s' is not a signal; use a name such as TERM, INT, QUIT, HUP, "
+				 "KILL, USR1 or USR2, or a number",
+				 s);
 		return -EINVAL;
 	}
 	*ret = sig;
@@ -327,9 +335,10 @@ int cfg__parse_ready(const char *s, enum cfg_ready *ret, int *ret_arg, char **re
 	}
 	if (t && (strncmp(t, "fd:", 3) == 0 || strncmp(t, "tcp:", 4) == 0))
 		free(*ret_msg);
-	*ret_msg = cfg__msg("'%s' is not a readiness rule; use startsecs, notify, fd:N (N from 3 to "
-			    "1023) or tcp:PORT (PORT from 1 to 65535)",
-			    s);
+	*ret_msg =
+		cfg__msg("'%s' is not a readiness rule; use startsecs, notify, fd:N (N from 3 to "
+			 "1023) or tcp:PORT (PORT from 1 to 65535)",
+			 s);
 	return -EINVAL;
 }
 

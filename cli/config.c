@@ -47,9 +47,9 @@ static void add_message(struct cfg_loader *l, bool error, const char *file, unsi
 		return;
 	}
 	if (error) {
-		char **v = l->n_errors < CFG_MAX_ERRORS ?
-				   realloc(l->errors, (l->n_errors + 1) * sizeof(*v)) :
-				   NULL;
+		char **v = l->n_errors < CFG_MAX_ERRORS
+				   ? realloc(l->errors, (l->n_errors + 1) * sizeof(*v))
+				   : NULL;
 
 		if (v) {
 			l->errors = v;
@@ -278,8 +278,9 @@ int cfg_load(const struct cfg_load_opts *opts, struct cfg **ret, char **ret_erro
 		r = load(&l, opts);
 	}
 	if (r == 0 && !l.oom && l.n_errors == 0) {
-		qsort(l.cfg->programs, l.cfg->n_programs, sizeof(*l.cfg->programs),
-		      compare_programs);
+		if (l.cfg->n_programs > 0)
+			qsort(l.cfg->programs, l.cfg->n_programs, sizeof(*l.cfg->programs),
+			      compare_programs);
 		*ret = l.cfg;
 		l.cfg = NULL;
 	} else {

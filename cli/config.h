@@ -109,7 +109,7 @@ struct cfg_program {
 	struct cfg_rlimit rlimits[4];
 	size_t n_rlimits;
 	enum cfg_timestamps log_timestamps;
-	bool shell; /* command runs as /bin/sh -c COMMAND (always for Procfiles) */
+	bool shell;    /* command runs as /bin/sh -c COMMAND (always for Procfiles) */
 	char *envfile; /* envfile= as resolved (its variables are in each env), or NULL */
 
 	struct cfg_process *procs; /* numprocs processes */

@@ -66,9 +66,10 @@ static int add_entry(struct procfile *pf, const char *name, size_t name_len, con
 	for (size_t i = 0; cmd && i < pf->n; i++) {
 		if (strlen(pf->v[i].name) != name_len || memcmp(pf->v[i].name, name, name_len))
 			continue;
-		cfg__warn(pf->l, pf->file, line,
-			  "process type '%s' is defined again (first at line %u); the last one wins",
-			  pf->v[i].name, pf->v[i].line);
+		cfg__warn(
+			pf->l, pf->file, line,
+			"process type '%s' is defined again (first at line %u); the last one wins",
+			pf->v[i].name, pf->v[i].line);
 		free(pf->v[i].command);
 		pf->v[i].command = cmd;
 		pf->v[i].line = line;
@@ -80,8 +81,9 @@ static int add_entry(struct procfile *pf, const char *name, size_t name_len, con
 		return -ENOMEM;
 	}
 	pf->v = v;
-	v[pf->n] = (struct entry){ .name = strndup(name, name_len), .command = cmd, .line = line,
-				   .count = -1 };
+	v[pf->n] = (struct entry){
+		.name = strndup(name, name_len), .command = cmd, .line = line, .count = -1
+	};
 	if (!v[pf->n].name) {
 		free(cmd);
 		return -ENOMEM;
@@ -128,8 +130,9 @@ static int read_procfile(struct procfile *pf, const char *path)
 	if (r == 0 && ferror(f))
 		cfg__error(pf->l, path, 0, "cannot read the file: %s", strerror(EIO));
 	else if (r == 0 && pf->file && pf->n == 0)
-		cfg__error(pf->l, path, 0, "no 'name: command' line; a Procfile has one a process "
-					   "type, such as web: ./server --port $PORT");
+		cfg__error(pf->l, path, 0,
+			   "no 'name: command' line; a Procfile has one a process "
+			   "type, such as web: ./server --port $PORT");
 	free(line);
 	fclose(f);
 	return pf->file ? r : -ENOMEM;
@@ -153,8 +156,9 @@ static void apply_formation(struct procfile *pf, const char *formation)
 		snprintf(num, sizeof(num), "%.*s", nlen < len ? (int)(len - nlen - 1) : 0,
 			 p + nlen + 1);
 		if (nlen >= len || cfg__parse_int(num, 0, MAX_INSTANCES, &count, &msg) < 0) {
-			cfg__error(pf->l, NULL, 0, "-m %s: '%.*s' is not NAME=COUNT with a count "
-						   "from 0 to %d (such as web=2,worker=1)",
+			cfg__error(pf->l, NULL, 0,
+				   "-m %s: '%.*s' is not NAME=COUNT with a count "
+				   "from 0 to %d (such as web=2,worker=1)",
 				   formation, (int)len, p, MAX_INSTANCES);
 		} else if (strcmp(name, "all") == 0) {
 			pf->all = count;
@@ -166,8 +170,9 @@ static void apply_formation(struct procfile *pf, const char *formation)
 			} else {
 				const char *near = cfg__did_you_mean(name, names, pf->n);
 
-				cfg__error(pf->l, NULL, 0, "-m %s: the Procfile has no process type "
-							   "'%s'%s%s%s",
+				cfg__error(pf->l, NULL, 0,
+					   "-m %s: the Procfile has no process type "
+					   "'%s'%s%s%s",
 					   formation, name, near ? "; did you mean '" : "",
 					   near ? near : "", near ? "'?" : "");
 			}
@@ -237,10 +242,10 @@ static int build_programs(struct procfile *pf, const struct cfg_load_opts *opts,
 	for (size_t i = 0; r == 0 && i < pf->n; i++) {
 		struct cfg_program *p = &c->programs[c->n_programs++];
 		const struct entry *e = &pf->v[i];
-		long long count = e->count >= 0	     ? e->count :
-				  !opts->formation   ? 1 :
-				  pf->all >= 0	     ? pf->all :
-							0;
+		long long count = e->count >= 0	     ? e->count
+				  : !opts->formation ? 1
+				  : pf->all >= 0     ? pf->all
+						     : 0;
 
 		cfg__program_defaults(p);
 		p->name = strdup(e->name);
