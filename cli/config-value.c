@@ -309,55 +309,55 @@ int cfg__parse_autorestart(const char *s, enum cfg_autorestart *ret, char **ret_
 
 int cfg__parse_ready(const char *s, enum cfg_ready *ret, int *ret_arg, char **ret_msg)
 {
-	char buf[32];
+	/* a word, or a prefix and a number in a range */
+	static const struct {
+		const char *word;
+		enum cfg_ready kind;
+		long long min, max; /* max 0: the word alone */
+	} rules[] = {
+		{ "startsecs", CFG_READY_STARTSECS, 0, 0 },
+		{ "notify", CFG_READY_NOTIFY, 0, 0 },
+		{ "fd:", CFG_READY_FD, 3, 1023 },
+		{ "tcp:", CFG_READY_TCP, 1, 65535 },
+	};
+	char buf[32], *msg = NULL;
 	const char *t = trim(s, buf, sizeof(buf));
-	long long v;
+	long long v = 0;
 
-	if (t && strcmp(t, "startsecs") == 0) {
-		*ret = CFG_READY_STARTSECS;
-		*ret_arg = 0;
-		return 0;
-	}
-	if (t && strcmp(t, "notify") == 0) {
-		*ret = CFG_READY_NOTIFY;
-		*ret_arg = 0;
-		return 0;
-	}
-	if (t && strncmp(t, "fd:", 3) == 0 && cfg__parse_int(t + 3, 3, 1023, &v, ret_msg) == 0) {
-		*ret = CFG_READY_FD;
+	for (size_t i = 0; t && i < COL_ARRAY_SIZE(rules); i++) {
+		size_t n = strlen(rules[i].word);
+
+		if (rules[i].max ? strncmp(t, rules[i].word, n) != 0
+				 : strcmp(t, rules[i].word) != 0)
+			continue;
+		if (rules[i].max && cfg__parse_int(t + n, rules[i].min, rules[i].max, &v, &msg) < 0)
+			break;
+		*ret = rules[i].kind;
 		*ret_arg = (int)v;
 		return 0;
 	}
-	if (t && strncmp(t, "tcp:", 4) == 0 && cfg__parse_int(t + 4, 1, 65535, &v, ret_msg) == 0) {
-		*ret = CFG_READY_TCP;
-		*ret_arg = (int)v;
-		return 0;
-	}
-	if (t && (strncmp(t, "fd:", 3) == 0 || strncmp(t, "tcp:", 4) == 0))
-		free(*ret_msg);
-	*ret_msg =
-		cfg__msg("'%s' is not a readiness rule; use startsecs, notify, fd:N (N from 3 to "
-			 "1023) or tcp:PORT (PORT from 1 to 65535)",
-			 s);
+	free(msg);
+	*ret_msg = cfg__msg("'%s' is not a readiness rule; use startsecs, notify, fd:N (N from 3 "
+			    "to 1023) or tcp:PORT (PORT from 1 to 65535)",
+			    s);
 	return -EINVAL;
 }
 
 int cfg__parse_timestamps(const char *s, enum cfg_timestamps *ret, char **ret_msg)
 {
+	/* in the order of enum cfg_timestamps */
+	static const char *const words[] = { "none", "iso8601", "unix" };
 	char buf[16];
 	const char *t = trim(s, buf, sizeof(buf));
 
-	if (t && strcmp(t, "none") == 0)
-		*ret = CFG_TS_NONE;
-	else if (t && strcmp(t, "iso8601") == 0)
-		*ret = CFG_TS_ISO8601;
-	else if (t && strcmp(t, "unix") == 0)
-		*ret = CFG_TS_UNIX;
-	else {
-		*ret_msg = cfg__msg("'%s' is not a timestamp format; use none, iso8601 or unix", s);
-		return -EINVAL;
+	for (size_t i = 0; t && i < COL_ARRAY_SIZE(words); i++) {
+		if (strcmp(t, words[i]) == 0) {
+			*ret = (enum cfg_timestamps)i;
+			return 0;
+		}
 	}
-	return 0;
+	*ret_msg = cfg__msg("'%s' is not a timestamp format; use none, iso8601 or unix", s);
+	return -EINVAL;
 }
 
 /* The user's supplementary groups, as initgroups() will set them. */
