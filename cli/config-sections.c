@@ -206,22 +206,50 @@ static void group_members(struct cfg_loader *l, const struct cfg_raw_key *k, str
 	g->programs[w] = NULL;
 }
 
-static int group_section(struct cfg_loader *l, const struct cfg_raw_section *s)
+/* One key of a [group:NAME]: programs= or priority=. */
+static int group_key(struct cfg_loader *l, const struct cfg_raw_section *s,
+		     const struct cfg_raw_key *k, struct cfg_group *g)
 {
-	struct cfg *c = l->cfg;
 	struct cfg_expand_ctx x = { .here = s->here,
 				    .host_node_name = l->hostname,
 				    .env = &l->base_env };
-	struct cfg_group *v = realloc(c->groups, (c->n_groups + 1) * sizeof(*v)), *g;
+	bool is_prio = strcmp(k->name, "priority") == 0;
 	char *msg = NULL, *val = NULL;
-	long long prio = 999;
+	long long prio = 0;
+	int r;
+
+	if (!is_prio && strcmp(k->name, "programs") != 0) {
+		(l->cfg->supervisord ? cfg__warn : cfg__error)(
+			l, k->file, k->line,
+			"unknown key '%s' in [%s]; a group has programs= and priority=", k->name,
+			s->name);
+		return 0;
+	}
+	r = cfg__expand(k->value, &x, &val, &msg);
+	if (r == 0 && is_prio && (r = cfg__parse_int(val, -1000000, 1000000, &prio, &msg)) == 0)
+		g->priority = (int)prio;
+	else if (r == 0 && !is_prio && (r = cfg__parse_names(val, &g->programs, &msg)) == 0)
+		group_members(l, k, g);
+	if (r == -EINVAL)
+		cfg__error(l, k->file, k->line, "key '%s' in [%s]: %s", k->name, s->name,
+			   msg ? msg : "out of memory");
+	free(val);
+	free(msg);
+	return r == -EINVAL ? 0 : r;
+}
+
+static int group_section(struct cfg_loader *l, const struct cfg_raw_section *s)
+{
+	struct cfg *c = l->cfg;
+	struct cfg_group *v = realloc(c->groups, (c->n_groups + 1) * sizeof(*v)), *g;
+	char *msg = NULL;
 	int r = 0;
 
 	if (!v)
 		return -ENOMEM;
 	c->groups = v;
 	g = &v[c->n_groups];
-	*g = (struct cfg_group){ .name = strdup(s->name + 6) };
+	*g = (struct cfg_group){ .name = strdup(s->name + 6), .priority = 999 };
 	if (!g->name)
 		return -ENOMEM;
 	if (cfg__check_name("group name", g->name, &msg) < 0) {
@@ -231,41 +259,15 @@ static int group_section(struct cfg_loader *l, const struct cfg_raw_section *s)
 		free(g->name);
 		return 0;
 	}
-	for (size_t i = 0; r == 0 && i < s->n_keys; i++) {
-		const struct cfg_raw_key *k = &s->keys[i];
-		bool is_prio = strcmp(k->name, "priority") == 0;
-
-		if (!is_prio && strcmp(k->name, "programs") != 0) {
-			(l->cfg->supervisord ? cfg__warn : cfg__error)(
-				l, k->file, k->line,
-				"unknown key '%s' in [%s]; a group has programs= "
-				"and priority=",
-				k->name, s->name);
-			continue;
-		}
-		r = cfg__expand(k->value, &x, &val, &msg);
-		if (r == 0 && is_prio)
-			r = cfg__parse_int(val, -1000000, 1000000, &prio, &msg);
-		else if (r == 0)
-			r = cfg__parse_names(val, &g->programs, &msg);
-		if (r == -EINVAL)
-			cfg__error(l, k->file, k->line, "key '%s' in [%s]: %s", k->name, s->name,
-				   msg ? msg : "out of memory");
-		free(val);
-		free(msg);
-		val = msg = NULL;
-		r = r == -EINVAL ? 0 : r;
-		if (r == 0 && !is_prio)
-			group_members(l, k, g);
-	}
-	g->priority = (int)prio;
-	if (r == 0 && !g->programs) {
+	for (size_t i = 0; r == 0 && i < s->n_keys; i++)
+		r = group_key(l, s, &s->keys[i], g);
+	if (r == 0 && !cfg__raw_get(s, "programs"))
 		cfg__error(l, s->file, s->line,
-			   "[%s] has no programs= key; list its programs, "
-			   "such as programs = web,worker",
+			   "[%s] has no programs= key; list its programs, such as programs = "
+			   "web,worker",
 			   s->name);
+	if (!g->programs)
 		g->programs = calloc(1, sizeof(*g->programs));
-	}
 	c->n_groups++;
 	return g->programs ? r : -ENOMEM;
 }
