@@ -27,6 +27,9 @@ int cli_run(int argc, char **argv);
 /* collie up: run the programs of a configuration and keep them alive. */
 int cli_up(int argc, char **argv);
 
+/* collie check: validate a configuration and print it (config.h). */
+int cli_check(int argc, char **argv);
+
 /* collie init: run one program as PID 1 (or a subreaper) over it. */
 int cli_init(int argc, char **argv);
 

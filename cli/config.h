@@ -109,7 +109,8 @@ struct cfg_program {
 	struct cfg_rlimit rlimits[4];
 	size_t n_rlimits;
 	enum cfg_timestamps log_timestamps;
-	bool shell; /* command runs as /bin/sh -c COMMAND (always for Procfiles) */
+	bool shell;    /* command runs as /bin/sh -c COMMAND (always for Procfiles) */
+	char *envfile; /* envfile= as resolved (its variables are in each env), or NULL */
 
 	struct cfg_process *procs; /* numprocs processes */
 	size_t n_procs;
@@ -132,6 +133,7 @@ struct cfg {
 	char *path;		      /* the main file */
 	bool procfile;		      /* loaded from a Procfile */
 	char **files;		      /* every file read (main, includes, .env), NULL-terminated */
+	bool supervisord;	      /* has a [supervisord] section: unknown keys only warn */
 	struct cfg_program *programs; /* sorted by priority, then name */
 	size_t n_programs;
 	struct cfg_group *groups;

@@ -24,6 +24,13 @@ static const char usage_text[] =
 	"                 run PROGRAM as a container's PID 1 (or as a subreaper):\n"
 	"                 reap zombies, forward signals, exit with its status;\n"
 	"                 see 'collie init --help'\n"
+	"  up [-c FILE] [-m FORMATION] [-v]\n"
+	"                 start the programs of a configuration and keep them alive\n"
+	"                 in the foreground; SIGTERM or ^C stops them all\n"
+	"  check [-c FILE] [-m FORMATION]\n"
+	"                 validate a configuration (collie.ini, a supervisord.conf or a\n"
+	"                 Procfile) and print it as collie would run it; see\n"
+	"                 collie.conf(5)\n"
 	"  version        print the version\n"
 	"  help           print this help\n"
 	"\n"
@@ -58,8 +65,12 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "run") == 0)
 		return cli_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "up") == 0)
+		return cli_up(argc - 1, argv + 1);
 	if (strcmp(cmd, "init") == 0)
 		return cli_init(argc - 1, argv + 1);
+	if (strcmp(cmd, "check") == 0)
+		return cli_check(argc - 1, argv + 1);
 	cli_error("unknown command '%s'; try 'collie help'", cmd);
 	return CLI_EXIT_USAGE;
 }

@@ -29,6 +29,7 @@ need "$lib/libcollie.a" "static library"
 need "$lib/libcollie.so.0" "shared library SONAME link"
 need "$lib/pkgconfig/collie.pc" "pkg-config file"
 need "$root/share/man/man1/collie.1" "man page collie(1)"
+need "$root/share/man/man5/collie.conf.5" "man page collie.conf(5)"
 [ "$fail" = 0 ] || exit 1
 
 soname="$(objdump -p "$lib/libcollie.so.0" | awk '/SONAME/ {print $2}')"
