@@ -374,28 +374,65 @@ static int proc_expand(struct build *b, int which, const struct cfg_expand_ctx *
 	return r;
 }
 
-/* Report an error about per-process key `which`, once. */
-static void proc_error(struct build *b, int which, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void proc_error(struct build *b, int which, unsigned line, const char *fmt, ...)
+/* Report an error (or, warn = true, a warning) about per-process key
+ * `which`, once. msg NULL means we ran out of memory making it. */
+static void proc_report(struct build *b, int which, unsigned line, bool warn, const char *msg)
 {
 	const struct cfg_raw_key *k = b->proc_keys[which];
-	va_list ap;
-	char *msg = NULL;
 
 	if (b->reported & (1U << which))
 		return;
 	b->reported |= 1U << which;
+	(warn ? cfg__warn : cfg__error)(b->l, k ? k->file : b->s->file,
+					line ? line
+					: k  ? k->line
+					     : b->s->line,
+					"key '%s' in [%s]: %s", k ? k->name : "process_name",
+					b->s->name, msg ? msg : "out of memory");
+}
+
+static void proc_error(struct build *b, int which, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void proc_error(struct build *b, int which, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL;
+
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	cfg__error(b->l, k ? k->file : b->s->file,
-		   line ? line
-		   : k	? k->line
-			: b->s->line,
-		   "key '%s' in [%s]: %s", k ? k->name : "process_name", b->s->name,
-		   msg ? msg : "out of memory");
+	proc_report(b, which, line, false, msg);
+	free(msg);
+}
+
+/*
+ * A command the command language refuses: an error in a collie config. In
+ * a supervisord config (it has a [supervisord] section) a warning, so an
+ * existing supervisord.conf still loads unchanged, as the compatibility
+ * promise says; such a program then fails to start, with the same
+ * message, until it is given shell=true.
+ */
+static void command_refused(struct build *b, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void command_refused(struct build *b, unsigned line, const char *fmt, ...)
+{
+	bool warn = b->l->cfg->supervisord;
+	char *msg = NULL, *text = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (warn && msg &&
+	    asprintf(&text,
+		     "%s; this program will fail to start (supervisord would pass "
+		     "the shell syntax to it as plain arguments)",
+		     msg) < 0)
+		text = NULL;
+	proc_report(b, P_COMMAND, line, warn, text ? text : msg);
+	free(text);
 	free(msg);
 }
 
@@ -440,12 +477,12 @@ static int check_command(struct build *b, const struct cfg_process *proc)
 	r = col_cmdline_parse(proc->command, proc->env, 0, &cl, &perr);
 	col_cmdline_free(cl);
 	if (r == -EINVAL && strcmp(proc->command, k->value) == 0)
-		proc_error(b, P_COMMAND,
-			   perr.line >= 1 && perr.line <= k->n_lines ? k->lines[perr.line - 1] : 0,
-			   "%s", perr.message);
+		command_refused(
+			b, perr.line >= 1 && perr.line <= k->n_lines ? k->lines[perr.line - 1] : 0,
+			"%s", perr.message);
 	else if (r == -EINVAL)
-		proc_error(b, P_COMMAND, 0, "%s (in the command as expanded: %s)", perr.message,
-			   proc->command);
+		command_refused(b, 0, "%s (in the command as expanded: %s)", perr.message,
+				proc->command);
 	return r == -ENOMEM ? r : 0;
 }
 
