@@ -51,14 +51,17 @@
 /* The state of one col_cmdline_start(). */
 struct run {
 	const struct col_cmdline *cl;
-	struct col_spawn_opts base; /* the caller's template, or the defaults */
-	int stdio[3];		    /* the pipeline's stdio as slots */
-	int pipe_child_end[3];	    /* for a COL_STDIO_PIPE: the child's end, owned */
-	int dirfd;		    /* base.cwd opened O_PATH, or AT_FDCWD; owned */
-	int devnull;		    /* /dev/null for slots past 2, opened on demand; owned */
-	int pipe_in;		    /* read end of the pipe into the next command; owned */
-	mode_t mode;		    /* creation mode of redirected files */
-	struct col_pipeline pl;	    /* what is started so far */
+	struct col_spawn_opts base;	  /* the caller's template, or the defaults */
+	int stdio[3];			  /* the pipeline's stdio as slots */
+	int pipe_child_end[3];		  /* for a COL_STDIO_PIPE: the child's end, owned */
+	int dirfd;			  /* base.cwd opened O_PATH, or AT_FDCWD; owned */
+	int devnull;			  /* /dev/null for slots past 2, opened on demand; owned */
+	int pipe_in;			  /* read end of the pipe into the next command; owned */
+	const struct col_cmdline_fd *fds; /* the caller's extra fds (borrowed) */
+	size_t n_fds;
+	int fds_top;		/* the highest extra target, or 2 */
+	mode_t mode;		/* creation mode of redirected files */
+	struct col_pipeline pl; /* what is started so far */
 	struct col_cmdline_run_error *err;
 };
 
@@ -99,13 +102,41 @@ static bool fd_is_open(int fd)
 	return fcntl(fd, F_GETFD) >= 0;
 }
 
+/* The caller's extra fds: targets 3..FD_MAX, each once, sources open. */
+static int prepare_extra_fds(struct run *r, const struct col_cmdline_run_opts *o)
+{
+	r->fds = o->fds;
+	r->n_fds = o->n_fds;
+	r->fds_top = 2;
+	if (o->n_fds && !o->fds)
+		return run_fail(r, SIZE_MAX, COL_SPAWN_STEP_NONE, EINVAL, "extra fds: NULL array");
+	for (size_t i = 0; i < o->n_fds; i++) {
+		const struct col_cmdline_fd *f = &o->fds[i];
+
+		if (f->target < 3 || f->target > COL_CMDLINE_FD_MAX)
+			return run_fail(r, SIZE_MAX, COL_SPAWN_STEP_NONE, EINVAL,
+					"extra fd target %d: must be 3 to %d", f->target,
+					COL_CMDLINE_FD_MAX);
+		for (size_t j = 0; j < i; j++)
+			if (o->fds[j].target == f->target)
+				return run_fail(r, SIZE_MAX, COL_SPAWN_STEP_NONE, EINVAL,
+						"extra fd target %d given twice", f->target);
+		if (f->fd < 0 || !fd_is_open(f->fd))
+			return run_fail(r, SIZE_MAX, COL_SPAWN_STEP_NONE, EBADF,
+					"extra fd for %d: fd %d is not open", f->target, f->fd);
+		if (f->target > r->fds_top)
+			r->fds_top = f->target;
+	}
+	return 0;
+}
+
 /*
  * The pipeline's stdio as slots. INHERIT is checked for every fd before
  * any pipe is made, since a pipe may take the number of a closed 0..2.
  */
 static int prepare_stdio(struct run *r, const struct col_cmdline_run_opts *o)
 {
-	static const char *const names[] = {"stdin", "stdout", "stderr"};
+	static const char *const names[] = { "stdin", "stdout", "stderr" };
 
 	for (int i = 0; i < 3; i++) {
 		const struct col_stdio *s = &o->stdio[i];
@@ -155,6 +186,9 @@ static int prepare(struct run *r, const struct col_cmdline_run_opts *o)
 	if (!r->pl.members)
 		return run_fail(r, SIZE_MAX, COL_SPAWN_STEP_NONE, ENOMEM, "out of memory");
 	r->pl.flags = o->flags;
+	err = prepare_extra_fds(r, o);
+	if (err < 0)
+		return err;
 	err = prepare_stdio(r, o);
 	if (err < 0)
 		return err;
@@ -225,13 +259,17 @@ static int build_table(struct run *r, size_t i, int pipe_out, struct table *t)
 	t->slot[2] = r->stdio[2];
 	for (int k = 3; k < N_SLOTS; k++)
 		t->slot[k] = SLOT_UNSET;
-	t->n_slots = 3;
+	t->n_slots = r->fds_top + 1;
+	for (size_t k = 0; k < r->n_fds; k++)
+		t->slot[r->fds[k].target] = r->fds[k].fd;
 	for (size_t k = 0; k < c->n_redirs; k++) {
 		err = apply_redir(r, i, t, &c->redirs[k]);
 		if (err < 0)
 			return err;
 	}
 	for (int k = 3; k < t->n_slots; k++) {
+		if (t->slot[k] == SLOT_UNSET && k < r->fds_top)
+			t->slot[k] = SLOT_DEVNULL; /* a gap below the caller's extra fds */
 		if (t->slot[k] == SLOT_UNSET)
 			return run_fail(r, i, COL_SPAWN_STEP_NONE, EINVAL,
 					"fd %d is not redirected: extra fds must be 3, 4, ...", k);
@@ -329,9 +367,9 @@ static int start_command(struct run *r, size_t i, struct table *t)
 {
 	struct col_pipeline_member *m = &r->pl.members[i];
 	struct col_child child = COL_CHILD_INIT;
-	struct col_spawn_error serr = {0};
+	struct col_spawn_error serr = { 0 };
 	struct col_spawn_opts o;
-	int p[2] = {-1, -1};
+	int p[2] = { -1, -1 };
 	char **env = NULL;
 	int err;
 
@@ -388,8 +426,8 @@ int col_cmdline_start(const struct col_cmdline *cl, const struct col_cmdline_run
 {
 	struct run r = {
 		.cl = cl,
-		.stdio = {-1, -1, -1},
-		.pipe_child_end = {-1, -1, -1},
+		.stdio = { -1, -1, -1 },
+		.pipe_child_end = { -1, -1, -1 },
 		.dirfd = AT_FDCWD,
 		.devnull = -1,
 		.pipe_in = -1,

@@ -213,21 +213,33 @@ enum col_cmdline_run_flags {
  * COL_SPAWN_FOREGROUND applies to the first command, which makes the
  * whole group the foreground of base->tty_fd.
  */
+/* An extra fd every command of a pipeline gets (a readiness pipe, a
+ * listening socket): the parent's fd is placed at target in each child. */
+struct col_cmdline_fd {
+	int target; /* the fd number in the child, 3..COL_CMDLINE_FD_MAX */
+	int fd;	    /* the parent's fd (borrowed) */
+};
+
 struct col_cmdline_run_opts {
 	const struct col_spawn_opts
 		*base; /* settings for every command (borrowed); NULL = defaults */
 	struct col_stdio
 		stdio[3]; /* stdin of the first command, stdout of the last, stderr of all */
 	unsigned flags;	  /* enum col_cmdline_run_flags */
+	const struct col_cmdline_fd *fds; /* extra fds for every command, before its
+					     redirections (borrowed); fds between 3 and
+					     the highest target that nothing sets are
+					     /dev/null */
+	size_t n_fds;			  /* number of entries in fds */
 };
 
-#define COL_CMDLINE_RUN_OPTS_INIT                   \
-	{                                           \
-		.base = NULL,                       \
-		.stdio = {{COL_STDIO_INHERIT, -1},  \
-			  {COL_STDIO_INHERIT, -1},  \
-			  {COL_STDIO_INHERIT, -1}}, \
-		.flags = 0,                         \
+#define COL_CMDLINE_RUN_OPTS_INIT                       \
+	{                                               \
+		.base = NULL,                           \
+		.stdio = { { COL_STDIO_INHERIT, -1 },   \
+			   { COL_STDIO_INHERIT, -1 },   \
+			   { COL_STDIO_INHERIT, -1 } }, \
+		.flags = 0,                             \
 	}
 
 /* Why col_cmdline_start() failed. */
@@ -259,7 +271,7 @@ struct col_pipeline {
 #define COL_PIPELINE_INIT                                                       \
 	{                                                                       \
 		.members = NULL, .n_members = 0, .pgid = 0, .own_group = false, \
-		.stdio = {-1, -1, -1}, .flags = 0,                              \
+		.stdio = { -1, -1, -1 }, .flags = 0,                            \
 	}
 
 /*

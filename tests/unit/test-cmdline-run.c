@@ -605,3 +605,58 @@ TEST_NOLEAK(cmdline_run, an_event_loop_can_reap_and_record)
 	cr_assert_eq(col_pipeline_reap(&pl, 0, 0), 1);
 	col_pipeline_release(&pl);
 }
+
+TEST_NOLEAK(cmdline_run, extra_fds_reach_every_command_at_their_numbers)
+{
+	struct col_cmdline_run_opts ro = COL_CMDLINE_RUN_OPTS_INIT;
+	struct col_pipeline pl = COL_PIPELINE_INIT;
+	struct col_cmdline *cl = parse("\"$H\" print-fds write-ready 5 | \"$H\" cat");
+	struct col_cmdline_fd extra = { 5, -1 };
+	struct col_status st;
+	int ready[2];
+	char out[64], buf[16];
+
+	cr_assert_eq(pipe2(ready, O_CLOEXEC), 0);
+	extra.fd = ready[1];
+	ro.fds = &extra;
+	ro.n_fds = 1;
+	ro.stdio[1].kind = COL_STDIO_PIPE;
+	cr_assert_eq(col_cmdline_start(cl, &ro, &pl, NULL), 0);
+	col_cmdline_free(cl);
+	col_close(ready[1]);
+	/* The first command saw 3 and 4 as /dev/null fillers and 5 as ours. */
+	read_all(pl.stdio[1], out, sizeof(out));
+	cr_assert_str_eq(out, "0 1 2 3 4 5\n");
+	/* Both commands held the write end; EOF came once both exited. */
+	read_all(ready[0], buf, sizeof(buf));
+	cr_assert_str_eq(buf, "ready\n");
+	cr_assert_eq(col_pipeline_wait(&pl, &st), 0);
+	cr_assert_eq(st.code, 0);
+	col_pipeline_release(&pl);
+	col_close(ready[0]);
+}
+
+TEST_NOLEAK(cmdline_run, bad_extra_fds_are_refused)
+{
+	struct col_cmdline_run_opts ro = COL_CMDLINE_RUN_OPTS_INIT;
+	struct col_cmdline_run_error err;
+	struct col_pipeline pl = COL_PIPELINE_INIT;
+	struct col_cmdline *cl = parse("true");
+	struct col_cmdline_fd two[2] = { { 3, 0 }, { 3, 1 } }, low = { 2, 0 }, closed = { 3, 900 };
+
+	ro.fds = &low;
+	ro.n_fds = 1;
+	cr_assert_eq(col_cmdline_start(cl, &ro, &pl, &err), -EINVAL);
+	cr_assert_str_eq(err.message, "extra fd target 2: must be 3 to 255");
+	ro.fds = two;
+	ro.n_fds = 2;
+	cr_assert_eq(col_cmdline_start(cl, &ro, &pl, &err), -EINVAL);
+	cr_assert_str_eq(err.message, "extra fd target 3 given twice");
+	ro.fds = &closed;
+	ro.n_fds = 1;
+	cr_assert_eq(col_cmdline_start(cl, &ro, &pl, &err), -EBADF);
+	cr_assert_str_eq(err.message, "extra fd for 3: fd 900 is not open");
+	ro.fds = NULL;
+	cr_assert_eq(col_cmdline_start(cl, &ro, &pl, &err), -EINVAL);
+	col_cmdline_free(cl);
+}
