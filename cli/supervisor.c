@@ -30,6 +30,7 @@
 #include "collie/cmdline.h"
 #include "collie/fd.h"
 #include "collie/spawn.h"
+#include "ready.h"
 #include "supervisor.h"
 #include "banned.h"
 
@@ -58,7 +59,8 @@ struct sv_proc {
 	size_t running;		   /* members not yet exited */
 	struct col_source *timer;
 	enum timer_purpose timer_for;
-	unsigned fails; /* failed runs in a row */
+	struct ready_watch *ready; /* ready= other than startsecs, for this start */
+	unsigned fails;		   /* failed runs in a row */
 	unsigned restarts;
 	bool want_start; /* start once its dependencies are RUNNING */
 	bool stop_requested;
@@ -150,6 +152,8 @@ static void release_pipeline(struct sv_proc *p)
 	free(p->members);
 	p->members = NULL;
 	p->running = 0;
+	ready_free(p->ready);
+	p->ready = NULL;
 	col_pipeline_release(&p->pl);
 }
 
@@ -323,6 +327,55 @@ static void arm(struct sv_proc *p, enum timer_purpose why, uint64_t delay)
 	}
 }
 
+static void on_ready(void *data)
+{
+	struct sv_proc *p = data;
+
+	if (p->state != SV_STARTING)
+		return;
+	set_state(p, SV_RUNNING);
+	pump(p->sv);
+}
+
+/* For ready= other than startsecs: what the process needs (an fd, an env). */
+static int prepare_ready(struct sv_proc *p, struct col_spawn_opts *base,
+			 struct col_cmdline_run_opts *ro, struct col_cmdline_fd *fd)
+{
+	char **env = NULL;
+	int r;
+
+	if (p->prog->ready == CFG_READY_STARTSECS)
+		return 0;
+	r = ready_prepare(p->prog, p->cp->name, base->envp, &p->ready, fd, &env);
+	if (r < 0) {
+		fprintf(stderr, "collie: %s: ready=: %s\n", p->cp->name, strerror(-r));
+		return r;
+	}
+	if (env)
+		base->envp = env;
+	if (fd->target >= 0) {
+		ro->fds = fd;
+		ro->n_fds = 1;
+	}
+	return 0;
+}
+
+/* After a successful start: RUNNING at once, after startsecs, or when ready. */
+static void await_running(struct sv_proc *p)
+{
+	if (p->ready) {
+		if (ready_start(p->ready, p->sv->loop, p->pl.pgid, on_ready, p) < 0)
+			fprintf(stderr, "collie: %s: cannot watch for readiness\n", p->cp->name);
+		return;
+	}
+	if (p->prog->startsecs == 0) {
+		set_state(p, SV_RUNNING);
+		pump(p->sv);
+	} else {
+		arm(p, TIMER_STARTSECS, p->prog->startsecs);
+	}
+}
+
 /* Parse the command for this start: the process's text with its env. */
 static struct col_cmdline *parse_command(const struct sv_proc *p)
 {
@@ -413,6 +466,7 @@ static void spawn_proc(struct sv_proc *p)
 	struct col_cmdline_run_opts ro = COL_CMDLINE_RUN_OPTS_INIT;
 	struct col_cmdline_run_error err;
 	struct col_rlimit rl[COL_ARRAY_SIZE(p->prog->rlimits)];
+	struct col_cmdline_fd ready_fd = { -1, -1 };
 	struct col_cmdline *cl;
 	int r;
 
@@ -425,6 +479,10 @@ static void spawn_proc(struct sv_proc *p)
 	base_opts(p, &base, rl);
 	ro.base = &base;
 	ro.stdio[0].kind = COL_STDIO_NULL;
+	if (prepare_ready(p, &base, &ro, &ready_fd) < 0) {
+		start_failed(p);
+		return;
+	}
 	cl = parse_command(p);
 	r = cl ? col_cmdline_start(cl, &ro, &p->pl, &err) : -EINVAL;
 	col_cmdline_free(cl);
@@ -437,15 +495,12 @@ static void spawn_proc(struct sv_proc *p)
 		release_pipeline(p);
 	}
 	if (r < 0) {
+		ready_free(p->ready);
+		p->ready = NULL;
 		start_failed(p);
 		return;
 	}
-	if (p->prog->startsecs == 0) {
-		set_state(p, SV_RUNNING);
-		pump(p->sv);
-	} else {
-		arm(p, TIMER_STARTSECS, p->prog->startsecs);
-	}
+	await_running(p);
 }
 
 /* Whether every process of the named program is RUNNING. */

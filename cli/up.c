@@ -125,20 +125,6 @@ static void on_orphan(struct col_loop *loop, const struct col_status *st, void *
 	}
 }
 
-/* Refuse what the configuration may say but this supervisor cannot do yet. */
-static int check_supported(const struct cfg *cfg)
-{
-	for (size_t i = 0; i < cfg->n_programs; i++)
-		if (cfg->programs[i].ready != CFG_READY_STARTSECS) {
-			cli_error("%s:%u: [program:%s] ready=: only 'startsecs' is supported by "
-				  "collie up so far",
-				  cfg->programs[i].file, cfg->programs[i].line,
-				  cfg->programs[i].name);
-			return -1;
-		}
-	return 0;
-}
-
 static int run_supervisor(struct cfg *cfg)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
@@ -230,7 +216,7 @@ int cli_up(int argc, char **argv)
 	}
 	for (size_t i = 0; i < cfg->n_warnings; i++)
 		fprintf(stderr, "collie: warning: %s\n", cfg->warnings[i].text);
-	r = check_supported(cfg) < 0 ? CLI_EXIT_USAGE : run_supervisor(cfg);
+	r = run_supervisor(cfg);
 	cfg_free(cfg);
 	return r;
 }

@@ -200,3 +200,49 @@ wait_up() {
 	run -2 "$COLLIE" up -c "$TMP/collie.ini"
 	[[ "$output" == *"no_such_key"* ]]
 }
+
+@test "ready=fd:3: RUNNING when the program writes a newline to fd 3, not after startsecs" {
+	conf "[program:svc]" "command=$H write-ready 3 pause" "startsecs=3600" "ready=fd:3"
+	up
+	expect "svc: STARTING -> RUNNING"
+	finish
+	[ "$STATUS" -eq 0 ]
+}
+
+@test "ready=tcp:PORT: RUNNING once the port accepts connections" {
+	port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+	conf "[program:web]" "command=python3 -m http.server $port --bind 127.0.0.1" \
+		"startsecs=3600" "ready=tcp:$port"
+	up
+	expect "web: STARTING -> RUNNING"
+	# It really listens by now.
+	python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 5)"
+	finish
+	[ "$STATUS" -eq 0 ]
+}
+
+@test "ready=notify: RUNNING on READY=1 over NOTIFY_SOCKET (sd_notify)" {
+	cat > "$TMP/notify.py" <<'PY'
+import os, signal, socket
+addr = os.environ["NOTIFY_SOCKET"]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.connect("\0" + addr[1:] if addr.startswith("@") else addr)
+s.send(b"STATUS=warming up\nREADY=1\n")
+signal.pause()
+PY
+	conf "[program:svc]" "command=python3 $TMP/notify.py" "startsecs=3600" "ready=notify"
+	up
+	expect "svc: STARTING -> RUNNING"
+	finish
+	[ "$STATUS" -eq 0 ]
+}
+
+@test "depends_on waits for readiness, not for startsecs" {
+	conf "[program:app]" "command=$H pause" "startsecs=0" "depends_on=db" \
+		"[program:db]" "command=$H write-ready 3 pause" "startsecs=3600" "ready=fd:3"
+	up
+	expect "db: STARTING -> RUNNING"
+	expect "app: STOPPED -> STARTING"
+	finish
+	[ "$STATUS" -eq 0 ]
+}
