@@ -679,14 +679,19 @@ void sv_stop_all(struct sv *sv)
 	pump_stops(sv);
 }
 
-void sv_kill_all(struct sv *sv)
+void sv_signal_all(struct sv *sv, int sig)
 {
 	for (size_t i = 0; i < sv->n_procs; i++) {
 		struct sv_proc *p = &sv->procs[i];
 
 		if (p->pl.n_members)
-			signal_proc(p, SIGKILL, true);
+			signal_proc(p, sig, true);
 	}
+}
+
+void sv_kill_all(struct sv *sv)
+{
+	sv_signal_all(sv, SIGKILL);
 }
 
 bool sv_owns_pid(const struct sv *sv, pid_t pid)

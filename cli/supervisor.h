@@ -83,6 +83,9 @@ void sv_stop_all(struct sv *sv);
 /* SIGKILL every process group now (a second ^C). */
 void sv_kill_all(struct sv *sv);
 
+/* Send sig to every started process's group (PID 1 passing a signal on). */
+void sv_signal_all(struct sv *sv, int sig);
+
 /* Whether a pid is one of the supervisor's live processes (for orphan reaping). */
 bool sv_owns_pid(const struct sv *sv, pid_t pid);
 

@@ -110,6 +110,43 @@ static void on_signal(struct col_source *src, const struct signalfd_siginfo *si,
 	sv_stop_all(u->sv);
 }
 
+/* PID 1 (or --init): every other catchable signal goes on to every program. */
+static void on_forward(struct col_source *src, const struct signalfd_siginfo *si, void *data)
+{
+	struct up_state *u = data;
+
+	if (sv_trace)
+		fprintf(stderr, "collie: passing signal %u on to every program\n", si->ssi_signo);
+	sv_signal_all(u->sv, (int)si->ssi_signo);
+}
+
+/*
+ * What a PID 1 owes its container besides reaping: a signal sent to the
+ * container reaches the programs. Not forwarded: what collie handles itself
+ * (TERM, INT, HUP, CHLD, and USR2, kept for reopening log files), the
+ * faults of collie's own (SEGV, BUS, FPE, ILL, TRAP, SYS, ABRT), and what
+ * cannot be caught.
+ */
+static int watch_forwarded_signals(struct up_state *u)
+{
+	static const int own[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR2, SIGKILL, SIGSTOP,
+				   SIGSEGV, SIGBUS, SIGFPE, SIGILL,  SIGTRAP, SIGSYS,  SIGABRT };
+
+	for (int sig = 1; sig < _NSIG; sig++) {
+		bool skip = false;
+		int r;
+
+		for (size_t i = 0; i < COL_ARRAY_SIZE(own); i++)
+			skip = skip || own[i] == sig;
+		if (skip)
+			continue;
+		r = col_loop_add_signal(u->loop, sig, on_forward, u, NULL);
+		if (r < 0 && r != -EINVAL) /* EINVAL: reserved by libc */
+			return r;
+	}
+	return 0;
+}
+
 static void on_orphan(struct col_loop *loop, const struct col_status *st, void *data)
 {
 	struct up_state *u = data;
@@ -125,7 +162,7 @@ static void on_orphan(struct col_loop *loop, const struct col_status *st, void *
 	}
 }
 
-static int run_supervisor(struct cfg *cfg)
+static int run_supervisor(struct cfg *cfg, bool init_mode)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	struct up_state u = { 0 };
@@ -142,6 +179,8 @@ static int run_supervisor(struct cfg *cfg)
 	r = col_loop_new(&u.loop);
 	for (size_t i = 0; r >= 0 && i < COL_ARRAY_SIZE(sigs); i++)
 		r = col_loop_add_signal(u.loop, sigs[i], on_signal, &u, NULL);
+	if (r >= 0 && (init_mode || u.left.pid1))
+		r = watch_forwarded_signals(&u);
 	if (r >= 0)
 		r = col_loop_reap_orphans(u.loop, on_orphan, &u);
 	if (r >= 0)
@@ -165,10 +204,13 @@ static int run_supervisor(struct cfg *cfg)
 
 static void up_usage(FILE *f)
 {
-	fputs("usage: collie up [-c FILE] [-m NAME=N,...] [-v]\n"
+	fputs("usage: collie up [-c FILE] [-m NAME=N,...] [-v] [--init]\n"
 	      "  -c, --config FILE      the configuration (default ./collie.ini, else ./Procfile)\n"
 	      "  -m, --formation SPEC   Procfile instance counts: web=3,worker=1 or all=2\n"
-	      "  -v, --verbose          trace every state change on stderr\n",
+	      "  -v, --verbose          trace every state change on stderr\n"
+	      "      --init             act as a container's PID 1 even when not PID 1: pass\n"
+	      "                         every other signal on to every program (as PID 1,\n"
+	      "                         always)\n",
 	      f);
 }
 
@@ -178,15 +220,17 @@ int cli_up(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "formation", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "init", no_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cfg_load_opts lo = { .port_base = 5000 };
 	struct cfg *cfg = NULL;
 	char *error = NULL;
+	bool init_mode = false;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "+c:m:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:m:vhi", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			lo.path = optarg;
@@ -196,6 +240,9 @@ int cli_up(int argc, char **argv)
 			break;
 		case 'v':
 			sv_trace = true;
+			break;
+		case 'i':
+			init_mode = true;
 			break;
 		case 'h':
 			up_usage(stdout);
@@ -216,7 +263,7 @@ int cli_up(int argc, char **argv)
 	}
 	for (size_t i = 0; i < cfg->n_warnings; i++)
 		fprintf(stderr, "collie: warning: %s\n", cfg->warnings[i].text);
-	r = run_supervisor(cfg);
+	r = run_supervisor(cfg, init_mode);
 	cfg_free(cfg);
 	return r;
 }

@@ -246,3 +246,19 @@ PY
 	finish
 	[ "$STATUS" -eq 0 ]
 }
+
+@test "--init (and PID 1) passes other signals on to every program" {
+	conf "[program:a]" "command=$H block-signals echo-err a-ready signals 1 exit 0" \
+		"startsecs=0" "autorestart=false" \
+		"[program:b]" "command=$H block-signals echo-err b-ready signals 1 exit 0" \
+		"startsecs=0" "autorestart=false"
+	up --init
+	expect_any "a-ready"
+	expect_any "b-ready"
+	kill -USR1 "$UP_PID"
+	expect_any "a: RUNNING -> EXITED"
+	expect_any "b: RUNNING -> EXITED"
+	finish
+	[ "$STATUS" -eq 0 ]
+	[ "$(grep -c '^SIGUSR1$' "$TMP/out")" -eq 2 ]
+}
