@@ -77,7 +77,7 @@ extern char **environ;
 
 enum method { METHOD_COL, METHOD_POSIX, METHOD_FORK, N_METHODS };
 
-static const char *const method_names[N_METHODS] = {"col_spawn", "posix_spawn", "fork+execve"};
+static const char *const method_names[N_METHODS] = { "col_spawn", "posix_spawn", "fork+execve" };
 
 /* One program to spawn, with each method's options prepared once. */
 struct program {
@@ -231,19 +231,20 @@ static int parse_option(int opt, char *arg, struct config *cfg)
 static int parse_args(int argc, char **argv, struct config *cfg)
 {
 	static const struct option longopts[] = {
-		{"sizes", required_argument, NULL, 's'},
-		{"program", required_argument, NULL, 'p'},
-		{"iterations", required_argument, NULL, 'n'},
-		{"time-ms", required_argument, NULL, 't'},
-		{"repetitions", required_argument, NULL, 'r'},
-		{"thp", no_argument, NULL, 'H'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "sizes", required_argument, NULL, 's' },
+		{ "program", required_argument, NULL, 'p' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "time-ms", required_argument, NULL, 't' },
+		{ "repetitions", required_argument, NULL, 'r' },
+		{ "thp", no_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
 
-	*cfg = (struct config){
-		.max_spawns = 5000, .budget_us = 200 * COL_USEC_PER_MSEC, .reps = 15};
+	*cfg = (struct config){ .max_spawns = 5000,
+				.budget_us = 200 * COL_USEC_PER_MSEC,
+				.reps = 15 };
 	parse_sizes("0,1G,4G", cfg);
 	while ((opt = getopt_long(argc, argv, "s:p:n:t:r:h", longopts, NULL)) != -1) {
 		if (opt == 'h')
@@ -379,7 +380,7 @@ static int program_init(struct program *p, const char *path, int devnull)
 	o.path = path;
 	o.argv = p->argv;
 	for (int i = 0; i < 3; i++)
-		o.stdio[i] = (struct col_stdio){.kind = COL_STDIO_FD, .fd = devnull};
+		o.stdio[i] = (struct col_stdio){ .kind = COL_STDIO_FD, .fd = devnull };
 	p->col = o;
 	r = posix_spawn_file_actions_init(&p->actions);
 	for (int i = 0; i < 3 && r == 0; i++)
@@ -749,7 +750,7 @@ static int setup_programs(const struct config *cfg, struct program *progs, int d
 int main(int argc, char **argv)
 {
 	struct config cfg;
-	struct program progs[MAX_PROGRAMS] = {0};
+	struct program progs[MAX_PROGRAMS] = { 0 };
 	struct results res;
 	double *scratch = NULL;
 	int devnull, r = parse_args(argc, argv, &cfg);
@@ -759,7 +760,7 @@ int main(int argc, char **argv)
 		return r > 0 ? 0 : 2;
 	}
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	res = (struct results){.n_programs = cfg.n_programs, .reps = cfg.reps};
+	res = (struct results){ .n_programs = cfg.n_programs, .reps = cfg.reps };
 	res.rate = calloc(cfg.n_sizes * cfg.n_programs * cfg.reps * N_METHODS, sizeof(double));
 	scratch = calloc(cfg.reps, sizeof(double));
 	if (devnull < 0 || !res.rate || !scratch) {
