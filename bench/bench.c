@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -159,4 +160,109 @@ struct bench_summary bench_summarize(double *values, size_t n)
 		.min = values[0],
 		.max = values[n - 1],
 	};
+}
+
+/* Whether pid sleeps in a system call: its state in /proc/PID/stat is 'S'
+ * and /proc/PID/syscall names a call (it says "running" otherwise). Sets
+ * *ret_nr to the call's number. Returns 1, 0 or -errno. */
+static int asleep_in_syscall(pid_t pid, long *ret_nr)
+{
+	char path[64], line[256], *end;
+	const char *state;
+	long nr;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	r = bench_read_line(path, "", line, sizeof(line));
+	if (r < 0)
+		return r;
+	state = strrchr(line, ')'); /* the name in () may hold anything */
+	if (!state || strncmp(state, ") S ", 4) != 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	r = bench_read_line(path, "", line, sizeof(line));
+	if (r < 0)
+		return r;
+	errno = 0;
+	nr = strtol(line, &end, 10);
+	if (errno || end == line || nr < 0)
+		return 0;
+	*ret_nr = nr;
+	return 1;
+}
+
+int bench_proc_wait_asleep(pid_t pid, unsigned max_polls, long *ret_nr)
+{
+	/* Polling, as there is no event for "went to sleep"; bounded. */
+	const struct timespec pause = { .tv_nsec = 200 * 1000 };
+
+	for (unsigned i = 0; i < max_polls; i++) {
+		int r = asleep_in_syscall(pid, ret_nr);
+
+		if (r != 0)
+			return r < 0 ? r : 0;
+		nanosleep(&pause, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+const char *bench_syscall_name(long nr)
+{
+	static const struct {
+		long nr;
+		const char *name;
+	} names[] = {
+#ifdef SYS_epoll_wait
+		{ SYS_epoll_wait, "epoll_wait" },
+#endif
+		{ SYS_epoll_pwait, "epoll_pwait" },
+#ifdef SYS_epoll_pwait2
+		{ SYS_epoll_pwait2, "epoll_pwait2" },
+#endif
+		{ SYS_rt_sigtimedwait, "rt_sigtimedwait" },
+		{ SYS_wait4, "wait4" },
+		{ SYS_waitid, "waitid" },
+		{ SYS_read, "read" },
+		{ SYS_ppoll, "ppoll" },
+#ifdef SYS_poll
+		{ SYS_poll, "poll" },
+#endif
+#ifdef SYS_pause
+		{ SYS_pause, "pause" },
+#endif
+	};
+
+	for (size_t i = 0; i < COL_ARRAY_SIZE(names); i++)
+		if (names[i].nr == nr)
+			return names[i].name;
+	return "?";
+}
+
+int bench_proc_memory(pid_t pid, double kb[BENCH_MEM_FIELDS])
+{
+	/* Not Private_Dirty: the page cache of a binary the linker has just
+	 * written stays dirty until written back, so its text would count as
+	 * private dirty memory for half a minute after each build. */
+	static const char *const keys[BENCH_MEM_FIELDS] = { "Rss:", "Pss:", "Anonymous:" };
+	char path[64], line[256];
+	unsigned long long v;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	for (int f = 0; f < BENCH_MEM_FIELDS; f++) {
+		int r = bench_read_line(path, keys[f], line, sizeof(line));
+
+		if (r < 0)
+			return r;
+		if (sscanf(line + strlen(keys[f]), "%llu", &v) != 1)
+			return -EPROTO;
+		kb[f] = (double)v;
+	}
+	return 0;
+}
+
+const char *bench_mem_field_name(enum bench_mem_field f)
+{
+	static const char *const names[BENCH_MEM_FIELDS] = { "rss", "pss", "anon" };
+
+	return f < BENCH_MEM_FIELDS ? names[f] : "?";
 }

@@ -11,18 +11,30 @@
  *      and reduce each method's (or each ratio's) values with
  *      bench_summarize() to a median, minimum and maximum.
  *   4. Print bench_print_load("at end").
+ * To measure another process (one's own unreaped child, so that its pid
+ * cannot be recycled meanwhile): bench_proc_wait_asleep() until it waits,
+ * then bench_proc_memory().
  */
 #ifndef COLLIE_BENCH_H
 #define COLLIE_BENCH_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* A set of measurements reduced for the tables. */
 struct bench_summary {
 	double median; /* what the tables report */
 	double min;    /* smallest value */
 	double max;    /* largest value */
+};
+
+/* What bench_proc_memory() reads, in kB: indices into its array. */
+enum bench_mem_field {
+	BENCH_MEM_RSS,	  /* Rss: resident */
+	BENCH_MEM_PSS,	  /* Pss: shared pages divided among the processes mapping them */
+	BENCH_MEM_ANON,	  /* Anonymous: heap, stack, written data; shared with nobody */
+	BENCH_MEM_FIELDS, /* the array's length */
 };
 
 /* Microseconds of CLOCK_MONOTONIC. */
@@ -57,6 +69,25 @@ int bench_elf_is_static(const char *path);
 
 /* "static", "dynamic" or "not ELF64", for bench_elf_is_static()'s result. */
 const char *bench_linkage_name(int linkage);
+
+/*
+ * Poll /proc/PID/stat and /proc/PID/syscall until pid sleeps (state 'S')
+ * inside a system call, at most max_polls times, 200 us apart: a process
+ * that has finished starting up and waits for events. Sets *ret_nr to the
+ * call's number. Returns 0, -ETIMEDOUT, or -errno (-ENOENT: no such pid;
+ * -EACCES: /proc/PID/syscall needs ptrace access to pid).
+ */
+int bench_proc_wait_asleep(pid_t pid, unsigned max_polls, long *ret_nr);
+
+/* Name of a system call an idle process typically waits in, else "?". */
+const char *bench_syscall_name(long nr);
+
+/* Rss, Pss and Anonymous of pid from /proc/PID/smaps_rollup (Linux 4.14),
+ * in kB, into kb[enum bench_mem_field]. Returns 0 or -errno. */
+int bench_proc_memory(pid_t pid, double kb[BENCH_MEM_FIELDS]);
+
+/* "rss", "pss", "anon": the names in the tab-separated output. */
+const char *bench_mem_field_name(enum bench_mem_field f);
 
 /* Median, minimum and maximum of n > 0 values; sorts values in place. */
 struct bench_summary bench_summarize(double *values, size_t n);
