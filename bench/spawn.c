@@ -30,11 +30,9 @@
  * spawns (--iterations) and in time (--time-ms), so fork+execve at 4 GiB
  * cannot run for long.
  */
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <gnu/libc-version.h>
 #include <inttypes.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -43,15 +41,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "collie/common.h"
 #include "collie/fd.h"
 #include "collie/reap.h"
 #include "collie/spawn.h"
+#include "bench.h"
 #include "banned.h"
 
 /* Set by bench/meson.build to the built bench/tiny. */
@@ -77,7 +74,7 @@ extern char **environ;
 
 enum method { METHOD_COL, METHOD_POSIX, METHOD_FORK, N_METHODS };
 
-static const char *const method_names[N_METHODS] = {"col_spawn", "posix_spawn", "fork+execve"};
+static const char *const method_names[N_METHODS] = { "col_spawn", "posix_spawn", "fork+execve" };
 
 /* One program to spawn, with each method's options prepared once. */
 struct program {
@@ -112,14 +109,6 @@ static double *rate_at(const struct results *res, size_t size, size_t prog, size
 	return res->rate + ((size * res->n_programs + prog) * res->reps + rep) * N_METHODS;
 }
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * COL_USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -135,31 +124,13 @@ static void usage(FILE *f)
 		MIN_SPAWNS);
 }
 
-/* strtoull with the checks atoi lacks: all digits, in [0, max]. */
-static int parse_uint(const char *s, uint64_t max, uint64_t *ret, char **ret_end)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-' || v > max)
-		return -EINVAL;
-	if (!ret_end && *end)
-		return -EINVAL;
-	if (ret_end)
-		*ret_end = end;
-	*ret = v;
-	return 0;
-}
-
 /* "0", "512M", "4G", "1048576" (bytes): powers of 1024. */
 static int parse_size(const char *s, uint64_t *ret)
 {
 	uint64_t v, unit = 1;
 	char *end;
 
-	if (parse_uint(s, UINT64_C(1) << 40, &v, &end) < 0)
+	if (bench_parse_uint(s, UINT64_C(1) << 40, &v, &end) < 0)
 		return -EINVAL;
 	if (*end == 'K' || *end == 'k')
 		unit = 1024;
@@ -206,17 +177,17 @@ static int parse_option(int opt, char *arg, struct config *cfg)
 		cfg->paths[cfg->n_programs++] = arg;
 		return 0;
 	case 'n':
-		if (parse_uint(arg, MAX_SPAWNS, &v, NULL) < 0 || v == 0)
+		if (bench_parse_uint(arg, MAX_SPAWNS, &v, NULL) < 0 || v == 0)
 			return -EINVAL;
 		cfg->max_spawns = (unsigned long)v;
 		return 0;
 	case 't':
-		if (parse_uint(arg, 3600 * 1000, &v, NULL) < 0)
+		if (bench_parse_uint(arg, 3600 * 1000, &v, NULL) < 0)
 			return -EINVAL;
 		cfg->budget_us = v * COL_USEC_PER_MSEC;
 		return 0;
 	case 'r':
-		if (parse_uint(arg, MAX_REPS, &v, NULL) < 0 || v == 0)
+		if (bench_parse_uint(arg, MAX_REPS, &v, NULL) < 0 || v == 0)
 			return -EINVAL;
 		cfg->reps = (size_t)v;
 		return 0;
@@ -231,19 +202,20 @@ static int parse_option(int opt, char *arg, struct config *cfg)
 static int parse_args(int argc, char **argv, struct config *cfg)
 {
 	static const struct option longopts[] = {
-		{"sizes", required_argument, NULL, 's'},
-		{"program", required_argument, NULL, 'p'},
-		{"iterations", required_argument, NULL, 'n'},
-		{"time-ms", required_argument, NULL, 't'},
-		{"repetitions", required_argument, NULL, 'r'},
-		{"thp", no_argument, NULL, 'H'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "sizes", required_argument, NULL, 's' },
+		{ "program", required_argument, NULL, 'p' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "time-ms", required_argument, NULL, 't' },
+		{ "repetitions", required_argument, NULL, 'r' },
+		{ "thp", no_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
 
-	*cfg = (struct config){
-		.max_spawns = 5000, .budget_us = 200 * COL_USEC_PER_MSEC, .reps = 15};
+	*cfg = (struct config){ .max_spawns = 5000,
+				.budget_us = 200 * COL_USEC_PER_MSEC,
+				.reps = 15 };
 	parse_sizes("0,1G,4G", cfg);
 	while ((opt = getopt_long(argc, argv, "s:p:n:t:r:h", longopts, NULL)) != -1) {
 		if (opt == 'h')
@@ -265,105 +237,6 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 	return 0;
 }
 
-/* Copy the first line of path that starts with prefix, without the
- * newline, into buf. Returns 0 or -errno (-ENOENT: no such line). */
-static int read_line(const char *path, const char *prefix, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	int r = -ENOENT;
-
-	if (!f)
-		return -errno;
-	while (fgets(buf, (int)len, f)) {
-		if (strncmp(buf, prefix, strlen(prefix)) == 0) {
-			buf[strcspn(buf, "\n")] = '\0';
-			r = 0;
-			break;
-		}
-	}
-	fclose(f);
-	if (r < 0 && len)
-		buf[0] = '\0';
-	return r;
-}
-
-/* "key\t: value" -> "value" */
-static const char *after_colon(const char *line)
-{
-	const char *p = strchr(line, ':');
-
-	return p ? p + 1 + strspn(p + 1, " ") : line;
-}
-
-/* The machine, so that a table pasted anywhere says where it came from. */
-static void print_machine(void)
-{
-	char cpu[256], family[64], model[64], thp[256], date[64];
-	struct utsname u;
-	time_t t = time(NULL);
-	struct tm tm;
-
-	if (read_line("/proc/cpuinfo", "model name", cpu, sizeof(cpu)) < 0)
-		snprintf(cpu, sizeof(cpu), "model name: unknown");
-	/* A hypervisor may report a bare "AMD EPYC"; family and model say which. */
-	if (read_line("/proc/cpuinfo", "cpu family", family, sizeof(family)) < 0)
-		snprintf(family, sizeof(family), "cpu family: ?");
-	if (read_line("/proc/cpuinfo", "model\t", model, sizeof(model)) < 0)
-		snprintf(model, sizeof(model), "model: ?");
-	if (read_line("/sys/kernel/mm/transparent_hugepage/enabled", "", thp, sizeof(thp)) < 0)
-		snprintf(thp, sizeof(thp), "unknown");
-	if (uname(&u) < 0)
-		snprintf(u.release, sizeof(u.release), "unknown");
-	gmtime_r(&t, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", &tm);
-	printf("# cpu: %s (family %s, model %s)\n", after_colon(cpu), after_colon(family),
-	       after_colon(model));
-	printf("# cores online: %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
-	printf("# kernel: %s %s\n", u.release, u.machine);
-	printf("# glibc: %s\n", gnu_get_libc_version());
-	printf("# transparent_hugepage/enabled: %s\n", thp);
-	printf("# date: %s\n", date);
-}
-
-/* The load average: other tenants of a shared machine show up here. */
-static void print_load(const char *when)
-{
-	char load[128];
-
-	if (read_line("/proc/loadavg", "", load, sizeof(load)) < 0)
-		snprintf(load, sizeof(load), "unknown");
-	printf("# load average %s: %s\n", when, load);
-}
-
-/*
- * Whether path is an ELF64 executable without a program interpreter, that
- * is, one that execve() starts without ld.so. Returns 1 (static),
- * 0 (dynamic) or -errno (-ENOEXEC: not an ELF64 file).
- */
-static int elf_is_static(const char *path)
-{
-	Elf64_Ehdr eh;
-	Elf64_Phdr ph;
-	int r = 1, fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
-	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh.e_phentsize != sizeof(ph))
-		r = -ENOEXEC;
-	for (unsigned i = 0; r == 1 && i < eh.e_phnum; i++) {
-		off_t off = (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph));
-
-		if (pread(fd, &ph, sizeof(ph), off) != (ssize_t)sizeof(ph))
-			r = -ENOEXEC;
-		else if (ph.p_type == PT_INTERP)
-			r = 0;
-	}
-	col_close(fd);
-	return r;
-}
-
 static int program_init(struct program *p, const char *path, int devnull)
 {
 	const char *slash = strrchr(path, '/');
@@ -374,12 +247,12 @@ static int program_init(struct program *p, const char *path, int devnull)
 	p->label = slash ? slash + 1 : path;
 	p->argv[0] = (char *)path;
 	p->argv[1] = NULL;
-	p->linkage = elf_is_static(path);
+	p->linkage = bench_elf_is_static(path);
 	p->devnull = devnull;
 	o.path = path;
 	o.argv = p->argv;
 	for (int i = 0; i < 3; i++)
-		o.stdio[i] = (struct col_stdio){.kind = COL_STDIO_FD, .fd = devnull};
+		o.stdio[i] = (struct col_stdio){ .kind = COL_STDIO_FD, .fd = devnull };
 	p->col = o;
 	r = posix_spawn_file_actions_init(&p->actions);
 	for (int i = 0; i < 3 && r == 0; i++)
@@ -458,7 +331,7 @@ static int spawn_one(enum method m, const struct program *p)
 static int measure(enum method m, const struct program *p, unsigned long max, uint64_t budget_us,
 		   double *ret_rate)
 {
-	uint64_t start = now_us(), elapsed = 0;
+	uint64_t start = bench_now_us(), elapsed = 0;
 	unsigned long n;
 	int r;
 
@@ -471,7 +344,7 @@ static int measure(enum method m, const struct program *p, unsigned long max, ui
 				r < 0 ? strerror(-r) : "child exited", r);
 			return r;
 		}
-		elapsed = now_us() - start;
+		elapsed = bench_now_us() - start;
 	}
 	*ret_rate = (double)n * 1e6 / (double)(elapsed ? elapsed : 1);
 	return 0;
@@ -521,10 +394,10 @@ static int ballast_report(const struct ballast *b)
 	char line[256], huge[256];
 	unsigned long long vm = 0, rss = 0, page = (unsigned long long)sysconf(_SC_PAGESIZE);
 
-	if (read_line("/proc/self/statm", "", line, sizeof(line)) < 0 ||
+	if (bench_read_line("/proc/self/statm", "", line, sizeof(line)) < 0 ||
 	    sscanf(line, "%llu %llu", &vm, &rss) != 2)
 		return -EIO;
-	if (read_line("/proc/self/smaps_rollup", "AnonHugePages:", huge, sizeof(huge)) < 0)
+	if (bench_read_line("/proc/self/smaps_rollup", "AnonHugePages:", huge, sizeof(huge)) < 0)
 		snprintf(huge, sizeof(huge), "AnonHugePages: unknown");
 	printf("# parent memory %zu MiB: RSS %llu MiB (/proc/self/statm), %s\n", b->len / MIB,
 	       rss * page / MIB, huge);
@@ -574,23 +447,12 @@ out:
 	return r;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-struct summary {
-	double median, min, max;
-};
-
 /*
  * Over the repetitions: method m's rate, or with den >= 0 the ratio of m's
  * rate to den's in the same repetition. scratch holds res->reps values.
  */
-static struct summary summarize(const struct results *res, size_t s, size_t p, int m, int den,
-				double *scratch)
+static struct bench_summary summarize(const struct results *res, size_t s, size_t p, int m, int den,
+				      double *scratch)
 {
 	size_t n = res->reps;
 
@@ -599,12 +461,7 @@ static struct summary summarize(const struct results *res, size_t s, size_t p, i
 
 		scratch[rep] = den < 0 ? rate[m] : rate[m] / rate[den];
 	}
-	qsort(scratch, n, sizeof(double), cmp_double);
-	return (struct summary){
-		.median = n % 2 ? scratch[n / 2] : (scratch[n / 2 - 1] + scratch[n / 2]) / 2,
-		.min = scratch[0],
-		.max = scratch[n - 1],
-	};
+	return bench_summarize(scratch, n);
 }
 
 static const char *size_name(uint64_t size, char *buf, size_t len)
@@ -616,15 +473,10 @@ static const char *size_name(uint64_t size, char *buf, size_t len)
 	return buf;
 }
 
-static const char *linkage_name(int linkage)
-{
-	return linkage > 0 ? "static" : linkage == 0 ? "dynamic" : "not ELF64";
-}
-
 static void print_tsv(const struct config *cfg, const struct program *progs,
 		      const struct results *res, double *scratch)
 {
-	struct summary x;
+	struct bench_summary x;
 
 	printf("\n# machine-readable, tab-separated; rates in spawns/s over %zu repetitions:\n"
 	       "# spawn\tprogram\tparent_mib\tmethod\tmedian\tmin\tmax\n"
@@ -661,7 +513,8 @@ static void print_human(const struct config *cfg, const struct program *progs,
 	       "col/posix", "col/fork");
 	for (size_t p = 0; p < cfg->n_programs; p++) {
 		for (size_t s = 0; s < cfg->n_sizes; s++) {
-			printf("%-10s %-8s %7s", progs[p].label, linkage_name(progs[p].linkage),
+			printf("%-10s %-8s %7s", progs[p].label,
+			       bench_linkage_name(progs[p].linkage),
 			       size_name(cfg->sizes[s], size, sizeof(size)));
 			for (int m = 0; m < N_METHODS; m++)
 				printf(" %12.0f", summarize(res, s, p, m, -1, scratch).median);
@@ -714,10 +567,10 @@ static void print_header(int argc, char **argv, const struct config *cfg,
 	for (int i = 0; i < argc; i++)
 		printf(" %s", argv[i]);
 	printf("\n");
-	print_machine();
+	bench_print_machine();
 	for (size_t p = 0; p < cfg->n_programs; p++)
 		printf("# program %s: %s (%s)\n", progs[p].label, progs[p].path,
-		       linkage_name(progs[p].linkage));
+		       bench_linkage_name(progs[p].linkage));
 #if !COL_BENCH_TINY_STATIC
 	printf("# NOTE: static linking was unavailable at build time: %s is dynamic\n",
 	       COL_BENCH_TINY);
@@ -729,7 +582,7 @@ static void print_header(int argc, char **argv, const struct config *cfg,
 	       cfg->thp ? "transparent huge pages (MADV_HUGEPAGE)"
 			: "4 KiB pages (MADV_NOHUGEPAGE)");
 	printf("# child stdio: /dev/null for every method\n");
-	print_load("at start");
+	bench_print_load("at start");
 }
 
 static int setup_programs(const struct config *cfg, struct program *progs, int devnull)
@@ -749,7 +602,7 @@ static int setup_programs(const struct config *cfg, struct program *progs, int d
 int main(int argc, char **argv)
 {
 	struct config cfg;
-	struct program progs[MAX_PROGRAMS] = {0};
+	struct program progs[MAX_PROGRAMS] = { 0 };
 	struct results res;
 	double *scratch = NULL;
 	int devnull, r = parse_args(argc, argv, &cfg);
@@ -759,7 +612,7 @@ int main(int argc, char **argv)
 		return r > 0 ? 0 : 2;
 	}
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	res = (struct results){.n_programs = cfg.n_programs, .reps = cfg.reps};
+	res = (struct results){ .n_programs = cfg.n_programs, .reps = cfg.reps };
 	res.rate = calloc(cfg.n_sizes * cfg.n_programs * cfg.reps * N_METHODS, sizeof(double));
 	scratch = calloc(cfg.reps, sizeof(double));
 	if (devnull < 0 || !res.rate || !scratch) {
@@ -777,7 +630,7 @@ int main(int argc, char **argv)
 		print_tsv(&cfg, progs, &res, scratch);
 		print_human(&cfg, progs, &res, scratch);
 		print_verdict(&cfg, progs, &res, scratch);
-		print_load("at end");
+		bench_print_load("at end");
 	}
 out:
 	for (size_t p = 0; p < cfg.n_programs; p++)

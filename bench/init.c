@@ -1,0 +1,731 @@
+/*
+ * init.c - what wrapping a command in an init costs: `collie init --
+ * /bin/true` against tini, dumb-init and /bin/true alone, in wall time per
+ * run, and the resident memory of each init while its child runs.
+ *
+ * Time. One run is a whole command as a container runtime starts it:
+ * spawn the init with the program under it, wait until the init has
+ * exited, reap it. That includes everything an init does before and after
+ * its child (its own exec and dynamic linking, setting up its signals,
+ * spawning, reaping, exiting), which is what a user of `docker run --init`
+ * or a test suite that wraps each command pays. Each measurement repeats
+ * runs of one method sequentially until --iterations runs or --time-ms
+ * have passed (at least MIN_RUNS), and reports microseconds per run.
+ * Within each repetition every method runs once, back to back, in an order
+ * that changes, so drift on the machine hits all of them alike; a time is
+ * the median over repetitions, and a ratio is the median of the
+ * per-repetition ratios. The overhead of an init is its time minus that
+ * of the program alone in the same repetition.
+ *
+ * Memory. Each init is started over bench/idle, which says "ready" on
+ * stdout and then blocks reading stdin. Once it is ready (so the init has
+ * spawned it) and the init is asleep in a system call (so it is waiting,
+ * not still starting up), the init's own /proc/PID/smaps_rollup is read:
+ * RSS, PSS (shared pages divided among the processes that map them, so a
+ * dynamic init's libc counts for little) and anonymous memory (heap,
+ * stack, written data: what no other process can share). Then bench/idle
+ * gets EOF on stdin and exits, and the init exits after it. Nothing is
+ * killed by pid; an init that does not exit in time is killed through its
+ * pidfd.
+ *
+ * Which inits: collie as built (dynamically linked to glibc, like Debian's
+ * tini and dumb-init) and a static collie built by bench/meson.build from
+ * the same object files (like Debian's tini-static); tini with and without
+ * -s (collie always registers as a subreaper when it is not PID 1; tini
+ * does only with -s, and otherwise prints a warning). Every program runs
+ * with stdio on /dev/null and the same fixed environment (PATH only), so
+ * that TINI_SUBREAPER or DUMB_INIT_SETSID in the caller's environment
+ * cannot change what is measured.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collie/common.h"
+#include "collie/fd.h"
+#include "collie/reap.h"
+#include "collie/spawn.h"
+#include "bench.h"
+#include "banned.h"
+
+/* Set by bench/meson.build. An empty COL_BENCH_COLLIE_STATIC: none built. */
+#ifndef COL_BENCH_COLLIE
+#define COL_BENCH_COLLIE "cli/collie"
+#endif
+#ifndef COL_BENCH_COLLIE_STATIC
+#define COL_BENCH_COLLIE_STATIC ""
+#endif
+#ifndef COL_BENCH_IDLE
+#define COL_BENCH_IDLE "bench/idle"
+#endif
+
+#define MAX_REPS 1000
+#define MAX_RUNS 1000000UL
+/* Runs per measurement even past the time budget. */
+#define MIN_RUNS 3UL
+/* A run, or an init's start or end in the memory part, that takes longer
+ * than this is a hang: the init is killed and the benchmark stops. */
+#define HANG_MS 10000
+/* How many times to look whether an init has gone to sleep after its
+ * child said "ready" (see bench_proc_wait_asleep()): about two seconds. */
+#define IDLE_POLLS 10000
+/* getopt_long's value for --collie and the other PATH options: this plus
+ * the method whose init they name. */
+#define OPT_PATH 0x100
+
+enum method_id {
+	M_BARE,
+	M_COLLIE,
+	M_COLLIE_STATIC,
+	M_TINI,
+	M_TINI_S,
+	M_TINI_STATIC_S,
+	M_DUMB_INIT,
+	N_METHODS
+};
+
+/* One way of running the program: an init and its arguments, or none. */
+struct method {
+	const char *label;   /* short name, also in the tab-separated output */
+	const char *path;    /* the init; NULL for the program alone; "" skips */
+	const char *args[3]; /* between the init and the program, NULL-ended */
+	int linkage;	     /* bench_elf_is_static() of the init (or program) */
+	bool skip;	     /* not available here, or not wanted */
+};
+
+/* Two methods compared in every repetition: num's time / den's time. */
+struct ratio {
+	enum method_id num, den;
+};
+
+static const struct ratio ratios[] = {
+	{ M_COLLIE, M_TINI },
+	{ M_COLLIE, M_TINI_S },
+	{ M_COLLIE_STATIC, M_TINI_STATIC_S },
+	{ M_COLLIE, M_DUMB_INIT },
+	{ M_COLLIE_STATIC, M_COLLIE },
+};
+
+struct config {
+	struct method methods[N_METHODS];
+	const char *program;	      /* what runs under each init */
+	const char *idle;	      /* bench/idle, for the memory part */
+	unsigned long max_runs;	      /* per measurement, a hard bound */
+	uint64_t budget_us;	      /* per measurement, a time bound */
+	size_t reps;		      /* time repetitions */
+	size_t mem_reps;	      /* memory repetitions (0: no memory part) */
+	int devnull;		      /* stdio of every run (borrowed) */
+	long idle_syscall[N_METHODS]; /* where each init was found asleep */
+};
+
+/* Microseconds per run [rep][method]; kB [rep][method][field]. */
+struct results {
+	double *us;
+	double *kb;
+};
+
+static char *const environment[] = { "PATH=/usr/local/bin:/usr/bin:/bin", NULL };
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: init [-p PROGRAM] [-n RUNS] [-t MS] [-r REPS] [-m REPS] [--tini PATH]...\n"
+		"  -p, --program=PATH     what runs under each init (default /bin/true)\n"
+		"  -n, --iterations=N     at most N runs per measurement (default 2000)\n"
+		"  -t, --time-ms=MS       stop a measurement after MS ms, once it has %lu runs\n"
+		"                         (default 200)\n"
+		"  -r, --repetitions=R    time measurements per method (default 15)\n"
+		"  -m, --memory-reps=M    memory measurements per init (default 15; 0: none)\n"
+		"      --collie=PATH      default " COL_BENCH_COLLIE "\n"
+		"      --collie-static=PATH  default " COL_BENCH_COLLIE_STATIC "\n"
+		"      --tini=PATH        default /usr/bin/tini (also run with -s)\n"
+		"      --tini-static=PATH default /usr/bin/tini-static (run with -s)\n"
+		"      --dumb-init=PATH   default /usr/bin/dumb-init\n"
+		"An empty PATH, or one that does not exist, leaves that init out.\n",
+		MIN_RUNS);
+}
+
+static void default_methods(struct method *m)
+{
+	m[M_BARE] = (struct method){ .label = "bare" };
+	m[M_COLLIE] = (struct method){ .label = "collie",
+				       .path = COL_BENCH_COLLIE,
+				       .args = { "init", "--" } };
+	m[M_COLLIE_STATIC] = (struct method){ .label = "collie-static",
+					      .path = COL_BENCH_COLLIE_STATIC,
+					      .args = { "init", "--" } };
+	m[M_TINI] = (struct method){ .label = "tini", .path = "/usr/bin/tini", .args = { "--" } };
+	m[M_TINI_S] = (struct method){ .label = "tini-s",
+				       .path = "/usr/bin/tini",
+				       .args = { "-s", "--" } };
+	m[M_TINI_STATIC_S] = (struct method){ .label = "tini-static-s",
+					      .path = "/usr/bin/tini-static",
+					      .args = { "-s", "--" } };
+	m[M_DUMB_INIT] = (struct method){ .label = "dumb-init", .path = "/usr/bin/dumb-init" };
+}
+
+static int parse_count(const char *arg, uint64_t max, uint64_t min, uint64_t *ret)
+{
+	if (bench_parse_uint(arg, max, ret, NULL) < 0 || *ret < min)
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_option(int opt, char *arg, struct config *cfg)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case 'p':
+		if (!*arg)
+			return -EINVAL;
+		cfg->program = arg;
+		return 0;
+	case 'n':
+		if (parse_count(arg, MAX_RUNS, 1, &v) < 0)
+			return -EINVAL;
+		cfg->max_runs = (unsigned long)v;
+		return 0;
+	case 't':
+		if (parse_count(arg, 3600 * 1000, 0, &v) < 0)
+			return -EINVAL;
+		cfg->budget_us = v * COL_USEC_PER_MSEC;
+		return 0;
+	case 'r':
+		if (parse_count(arg, MAX_REPS, 1, &v) < 0)
+			return -EINVAL;
+		cfg->reps = (size_t)v;
+		return 0;
+	case 'm':
+		if (parse_count(arg, MAX_REPS, 0, &v) < 0)
+			return -EINVAL;
+		cfg->mem_reps = (size_t)v;
+		return 0;
+	}
+	if (opt > OPT_PATH && opt < OPT_PATH + N_METHODS) {
+		cfg->methods[opt - OPT_PATH].path = arg;
+		if (opt == OPT_PATH + M_TINI_S) /* --tini: with and without -s */
+			cfg->methods[M_TINI].path = arg;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Returns 0 to run, 1 after --help, -EINVAL on a usage error. */
+static int parse_args(int argc, char **argv, struct config *cfg)
+{
+	static const struct option longopts[] = {
+		{ "program", required_argument, NULL, 'p' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "time-ms", required_argument, NULL, 't' },
+		{ "repetitions", required_argument, NULL, 'r' },
+		{ "memory-reps", required_argument, NULL, 'm' },
+		{ "collie", required_argument, NULL, OPT_PATH + M_COLLIE },
+		{ "collie-static", required_argument, NULL, OPT_PATH + M_COLLIE_STATIC },
+		{ "tini", required_argument, NULL, OPT_PATH + M_TINI_S },
+		{ "tini-static", required_argument, NULL, OPT_PATH + M_TINI_STATIC_S },
+		{ "dumb-init", required_argument, NULL, OPT_PATH + M_DUMB_INIT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	*cfg = (struct config){ .program = "/bin/true",
+				.idle = COL_BENCH_IDLE,
+				.max_runs = 2000,
+				.budget_us = 200 * COL_USEC_PER_MSEC,
+				.reps = 15,
+				.mem_reps = 15,
+				.devnull = -1 };
+	default_methods(cfg->methods);
+	while ((opt = getopt_long(argc, argv, "p:n:t:r:m:h", longopts, NULL)) != -1) {
+		if (opt == 'h')
+			return 1;
+		if (opt == '?') /* getopt has said what is wrong */
+			return -EINVAL;
+		if (parse_option(opt, optarg, cfg) < 0) {
+			fprintf(stderr, "init: bad option argument '%s'\n", optarg);
+			return -EINVAL;
+		}
+	}
+	return optind == argc ? 0 : -EINVAL;
+}
+
+/* Find out which inits are here and how they are linked. */
+static int check_methods(struct config *cfg)
+{
+	int linkage = bench_elf_is_static(cfg->program);
+
+	if (linkage < 0 && linkage != -ENOEXEC) {
+		fprintf(stderr, "init: %s: %s\n", cfg->program, strerror(-linkage));
+		return -1;
+	}
+	cfg->methods[M_BARE].linkage = linkage;
+	for (int m = M_BARE + 1; m < N_METHODS; m++) {
+		struct method *me = &cfg->methods[m];
+
+		me->skip = !me->path || !*me->path || access(me->path, X_OK) < 0;
+		me->linkage = me->skip ? -ENOENT : bench_elf_is_static(me->path);
+	}
+	return 0;
+}
+
+/* argv for method m over program: { init, args..., program, NULL }. */
+static void build_argv(const struct method *me, const char *program, char **argv)
+{
+	size_t n = 0;
+
+	if (me->path)
+		argv[n++] = (char *)me->path;
+	for (size_t i = 0; i < COL_ARRAY_SIZE(me->args) && me->args[i]; i++)
+		argv[n++] = (char *)me->args[i];
+	argv[n++] = (char *)program;
+	argv[n] = NULL;
+}
+
+/*
+ * Wait up to HANG_MS for the child to exit, and reap it. Returns its exit
+ * code (0..255, or 128 + signal), or -ETIMEDOUT after killing it, or
+ * -errno.
+ */
+static int wait_exit(const struct col_child *c)
+{
+	struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
+	struct col_status st;
+	int r;
+
+	do
+		r = poll(&p, 1, HANG_MS);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	if (r == 0) {
+		col_pidfd_signal(c->pidfd, SIGKILL);
+		col_reap_pidfd(c->pidfd, 0, &st);
+		return -ETIMEDOUT;
+	}
+	r = col_reap_pidfd(c->pidfd, 0, &st);
+	return r < 0 ? r : col_status_exit_code(&st);
+}
+
+/* One run: start argv with stdio on /dev/null, wait for it, reap it.
+ * Returns 0 when it exited 0, else its code or -errno. */
+static int run_once(char **argv, int devnull)
+{
+	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
+	struct col_child c = COL_CHILD_INIT;
+	int r;
+
+	o.argv = argv;
+	o.envp = environment;
+	for (int i = 0; i < 3; i++)
+		o.stdio[i] = (struct col_stdio){ .kind = COL_STDIO_FD, .fd = devnull };
+	r = col_spawn_start(&o, &c, NULL);
+	if (r < 0)
+		return r;
+	r = wait_exit(&c);
+	col_child_release(&c);
+	return r;
+}
+
+/*
+ * Run method m sequentially until max runs or budget_us (but at least
+ * MIN_RUNS). Sets *ret_us to microseconds per run. Returns 0, or the
+ * failing run's result.
+ */
+static int measure(const struct config *cfg, enum method_id m, uint64_t budget_us, double *ret_us)
+{
+	char *argv[8];
+	uint64_t start = bench_now_us(), elapsed = 0;
+	unsigned long n;
+	int r;
+
+	build_argv(&cfg->methods[m], cfg->program, argv);
+	for (n = 0; n < cfg->max_runs; n++) {
+		if (n >= MIN_RUNS && elapsed >= budget_us)
+			break;
+		r = run_once(argv, cfg->devnull);
+		if (r != 0) {
+			fprintf(stderr, "init: %s over %s: %s %d\n", cfg->methods[m].label,
+				cfg->program, r < 0 ? strerror(-r) : "exited", r);
+			return r;
+		}
+		elapsed = bench_now_us() - start;
+	}
+	*ret_us = (double)elapsed / (double)n;
+	return 0;
+}
+
+/*
+ * The methods that run, in the order of repetition rep: shuffled by a
+ * fixed pseudo-random sequence (Fisher-Yates over an LCG seeded with rep),
+ * so each method follows a different one from repetition to repetition
+ * and two runs of the benchmark use the same orders.
+ */
+static size_t run_order(const struct config *cfg, size_t rep, enum method_id *order)
+{
+	uint64_t x = rep * 2654435761u + 1;
+	size_t n = 0;
+
+	for (int m = 0; m < N_METHODS; m++)
+		if (!cfg->methods[m].skip)
+			order[n++] = (enum method_id)m;
+	for (size_t i = n - 1; i > 0; i--) {
+		size_t j;
+		enum method_id t;
+
+		x = x * 6364136223846793005u + 1442695040888963407u;
+		j = (size_t)((x >> 33) % (i + 1));
+		t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	return n;
+}
+
+/* A warm-up of every method (page cache, ld.so cache; not recorded), then
+ * the repetitions. */
+static int run_time(const struct config *cfg, struct results *res)
+{
+	enum method_id order[N_METHODS];
+	double ignored;
+	int r = 0;
+
+	fprintf(stderr, "init: time, %zu repetitions ...\n", cfg->reps);
+	for (size_t i = 0, n = run_order(cfg, 0, order); i < n && r == 0; i++)
+		r = measure(cfg, order[i], cfg->budget_us / 10, &ignored);
+	for (size_t rep = 0; rep < cfg->reps && r == 0; rep++) {
+		size_t n = run_order(cfg, rep, order);
+
+		for (size_t i = 0; i < n && r == 0; i++)
+			r = measure(cfg, order[i], cfg->budget_us,
+				    &res->us[rep * N_METHODS + order[i]]);
+	}
+	return r;
+}
+
+/* Wait up to HANG_MS for "ready\n" on fd. Returns 0 or -errno. */
+static int wait_ready(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char buf[16];
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < 6) {
+		int r = poll(&p, 1, HANG_MS);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -ETIMEDOUT;
+		n = col_fd_read(fd, buf + got, sizeof(buf) - 1 - got);
+		if (n <= 0)
+			return n < 0 ? (int)n : -EPIPE;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	return strcmp(buf, "ready\n") == 0 ? 0 : -EPROTO;
+}
+
+/* Start method m over bench/idle, read its memory once it waits, end it
+ * by closing bench/idle's stdin. Returns 0 or -errno (or an exit code). */
+static int measure_memory(struct config *cfg, enum method_id m, double *kb)
+{
+	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
+	struct col_child c = COL_CHILD_INIT;
+	char *argv[8];
+	int r, code;
+
+	build_argv(&cfg->methods[m], cfg->idle, argv);
+	o.argv = argv;
+	o.envp = environment;
+	o.stdio[0].kind = COL_STDIO_PIPE;
+	o.stdio[1].kind = COL_STDIO_PIPE;
+	o.stdio[2] = (struct col_stdio){ .kind = COL_STDIO_FD, .fd = cfg->devnull };
+	r = col_spawn_start(&o, &c, NULL);
+	if (r < 0)
+		return r;
+	r = wait_ready(c.stdio[1]);
+	if (r == 0)
+		r = bench_proc_wait_asleep(c.pid, IDLE_POLLS, &cfg->idle_syscall[m]);
+	if (r == 0)
+		r = bench_proc_memory(c.pid, kb);
+	/* EOF for bench/idle, which exits; the init follows it. */
+	c.stdio[0] = col_close(c.stdio[0]);
+	code = wait_exit(&c);
+	col_child_release(&c);
+	return r < 0 ? r : code;
+}
+
+static int run_memory(struct config *cfg, struct results *res)
+{
+	enum method_id order[N_METHODS];
+	int r = 0;
+
+	if (cfg->mem_reps)
+		fprintf(stderr, "init: memory, %zu repetitions ...\n", cfg->mem_reps);
+	for (size_t rep = 0; rep < cfg->mem_reps && r == 0; rep++) {
+		size_t n = run_order(cfg, rep, order);
+
+		for (size_t i = 0; i < n && r == 0; i++) {
+			enum method_id m = order[i];
+
+			if (m == M_BARE)
+				continue;
+			r = measure_memory(cfg, m,
+					   &res->kb[(rep * N_METHODS + m) * BENCH_MEM_FIELDS]);
+			if (r != 0)
+				fprintf(stderr, "init: memory of %s: %s %d\n",
+					cfg->methods[m].label, r < 0 ? strerror(-r) : "exited", r);
+		}
+	}
+	return r;
+}
+
+/* Reductions over the repetitions. scratch holds max(reps, mem_reps). */
+enum quantity { Q_TIME, Q_OVERHEAD };
+
+static struct bench_summary time_of(const struct config *cfg, const struct results *res,
+				    enum quantity q, enum method_id m, double *scratch)
+{
+	for (size_t rep = 0; rep < cfg->reps; rep++) {
+		const double *us = &res->us[rep * N_METHODS];
+
+		scratch[rep] = us[m] - (q == Q_OVERHEAD ? us[M_BARE] : 0);
+	}
+	return bench_summarize(scratch, cfg->reps);
+}
+
+static struct bench_summary ratio_of(const struct config *cfg, const struct results *res,
+				     enum quantity q, const struct ratio *x, double *scratch)
+{
+	for (size_t rep = 0; rep < cfg->reps; rep++) {
+		const double *us = &res->us[rep * N_METHODS];
+		double base = q == Q_OVERHEAD ? us[M_BARE] : 0;
+
+		scratch[rep] = (us[x->num] - base) / (us[x->den] - base);
+	}
+	return bench_summarize(scratch, cfg->reps);
+}
+
+static struct bench_summary memory_of(const struct config *cfg, const struct results *res,
+				      enum method_id m, enum bench_mem_field f, double *scratch)
+{
+	for (size_t rep = 0; rep < cfg->mem_reps; rep++)
+		scratch[rep] = res->kb[(rep * N_METHODS + m) * BENCH_MEM_FIELDS + f];
+	return bench_summarize(scratch, cfg->mem_reps);
+}
+
+static bool ratio_runs(const struct config *cfg, const struct ratio *x)
+{
+	return !cfg->methods[x->num].skip && !cfg->methods[x->den].skip;
+}
+
+static void print_header(int argc, char **argv, const struct config *cfg)
+{
+	char *cmd[8];
+
+	printf("# bench/init: wall time per run and idle memory of collie init, tini, "
+	       "dumb-init\n#");
+	for (int i = 0; i < argc; i++)
+		printf(" %s", argv[i]);
+	printf("\n");
+	bench_print_machine();
+	for (int m = 0; m < N_METHODS; m++) {
+		const struct method *me = &cfg->methods[m];
+
+		printf("# method %s:", me->label);
+		if (me->skip) {
+			if (me->path && *me->path)
+				printf(" skipped (%s: not found)\n", me->path);
+			else
+				printf(" skipped (no path given)\n");
+			continue;
+		}
+		build_argv(me, cfg->program, cmd);
+		for (char **a = cmd; *a; a++)
+			printf(" %s", *a);
+		printf(" (%s)\n", bench_linkage_name(me->linkage));
+	}
+	printf("# time: per measurement up to %lu runs or %" PRIu64 " ms (at least %lu runs); "
+	       "%zu repetitions, methods interleaved\n",
+	       cfg->max_runs, cfg->budget_us / COL_USEC_PER_MSEC, MIN_RUNS, cfg->reps);
+	printf("# memory: %zu repetitions; /proc/PID/smaps_rollup of the init alone, while its "
+	       "child %s waits on stdin\n",
+	       cfg->mem_reps, cfg->idle);
+	printf("# stdio: /dev/null (memory: pipes to the child); environment: %s only\n",
+	       environment[0]);
+	bench_print_load("at start");
+}
+
+static void print_tsv(const struct config *cfg, const struct results *res, double *scratch)
+{
+	struct bench_summary x;
+
+	printf("\n# machine-readable, tab-separated; times in microseconds per run over %zu "
+	       "repetitions, memory in kB over %zu:\n"
+	       "# time|overhead\tmethod\tmedian\tmin\tmax\n"
+	       "# ratio|overhead_ratio\tmethod/method\tmedian\tmin\tmax\n"
+	       "# memory\tmethod\trss|pss|anon\tmedian\tmin\tmax\n",
+	       cfg->reps, cfg->mem_reps);
+	for (int q = Q_TIME; q <= Q_OVERHEAD; q++) {
+		for (int m = q == Q_TIME ? M_BARE : M_BARE + 1; m < N_METHODS; m++) {
+			if (cfg->methods[m].skip)
+				continue;
+			x = time_of(cfg, res, q, m, scratch);
+			printf("%s\t%s\t%.1f\t%.1f\t%.1f\n", q == Q_TIME ? "time" : "overhead",
+			       cfg->methods[m].label, x.median, x.min, x.max);
+		}
+	}
+	for (int q = Q_TIME; q <= Q_OVERHEAD; q++) {
+		for (size_t i = 0; i < COL_ARRAY_SIZE(ratios); i++) {
+			if (!ratio_runs(cfg, &ratios[i]))
+				continue;
+			x = ratio_of(cfg, res, q, &ratios[i], scratch);
+			printf("%s\t%s/%s\t%.3f\t%.3f\t%.3f\n",
+			       q == Q_TIME ? "ratio" : "overhead_ratio",
+			       cfg->methods[ratios[i].num].label, cfg->methods[ratios[i].den].label,
+			       x.median, x.min, x.max);
+		}
+	}
+	for (int m = M_BARE + 1; m < N_METHODS && cfg->mem_reps; m++) {
+		for (int f = 0; f < BENCH_MEM_FIELDS && !cfg->methods[m].skip; f++) {
+			x = memory_of(cfg, res, m, f, scratch);
+			printf("memory\t%s\t%s\t%.0f\t%.0f\t%.0f\n", cfg->methods[m].label,
+			       bench_mem_field_name(f), x.median, x.min, x.max);
+		}
+	}
+}
+
+static void print_human_time(const struct config *cfg, const struct results *res, double *scratch)
+{
+	printf("\nWall time per run in microseconds, median of %zu repetitions (lower is\n"
+	       "better); overhead: the run's time minus %s's alone in the same repetition.\n\n",
+	       cfg->reps, cfg->program);
+	printf("%-14s %-8s %9s %9s\n", "method", "linkage", "time", "overhead");
+	for (int m = 0; m < N_METHODS; m++) {
+		if (cfg->methods[m].skip)
+			continue;
+		printf("%-14s %-8s %9.0f", cfg->methods[m].label,
+		       bench_linkage_name(cfg->methods[m].linkage),
+		       time_of(cfg, res, Q_TIME, m, scratch).median);
+		if (m == M_BARE)
+			printf(" %9s\n", "-");
+		else
+			printf(" %9.0f\n", time_of(cfg, res, Q_OVERHEAD, m, scratch).median);
+	}
+	printf("\nRatios, median of the per-repetition ratios (below 1: the first is faster):\n\n");
+	printf("%-28s %9s %9s\n", "", "time", "overhead");
+	for (size_t i = 0; i < COL_ARRAY_SIZE(ratios); i++) {
+		char name[64];
+
+		if (!ratio_runs(cfg, &ratios[i]))
+			continue;
+		snprintf(name, sizeof(name), "%s / %s", cfg->methods[ratios[i].num].label,
+			 cfg->methods[ratios[i].den].label);
+		printf("%-28s %8.3fx %8.3fx\n", name,
+		       ratio_of(cfg, res, Q_TIME, &ratios[i], scratch).median,
+		       ratio_of(cfg, res, Q_OVERHEAD, &ratios[i], scratch).median);
+	}
+}
+
+static void print_human_memory(const struct config *cfg, const struct results *res, double *scratch)
+{
+	if (!cfg->mem_reps)
+		return;
+	printf("\nMemory of the init process while its child runs, kB, median of %zu:\n\n",
+	       cfg->mem_reps);
+	printf("%-14s %-8s %8s %8s %8s  %s\n", "method", "linkage", "RSS", "PSS", "anon",
+	       "asleep in");
+	for (int m = M_BARE + 1; m < N_METHODS; m++) {
+		if (cfg->methods[m].skip)
+			continue;
+		printf("%-14s %-8s", cfg->methods[m].label,
+		       bench_linkage_name(cfg->methods[m].linkage));
+		for (int f = 0; f < BENCH_MEM_FIELDS; f++)
+			printf(" %8.0f", memory_of(cfg, res, m, f, scratch).median);
+		printf("  %s\n", bench_syscall_name(cfg->idle_syscall[m]));
+	}
+}
+
+/* The issue's targets: collie init no slower than tini, and its memory no
+ * larger, for the dynamic pair and for the static pair. */
+static void print_verdict(const struct config *cfg, const struct results *res, double *scratch)
+{
+	static const struct ratio pairs[] = {
+		{ M_COLLIE, M_TINI },
+		{ M_COLLIE, M_TINI_S },
+		{ M_COLLIE_STATIC, M_TINI_STATIC_S },
+	};
+
+	printf("\n");
+	for (size_t i = 0; i < COL_ARRAY_SIZE(pairs); i++) {
+		const struct ratio *x = &pairs[i];
+		const char *a = cfg->methods[x->num].label, *b = cfg->methods[x->den].label;
+		double t;
+
+		if (!ratio_runs(cfg, x))
+			continue;
+		t = ratio_of(cfg, res, Q_TIME, x, scratch).median;
+		printf("target time %s <= %s: %s (%.3fx)\n", a, b, t <= 1.0 ? "met" : "NOT met", t);
+		for (int f = BENCH_MEM_RSS; f <= BENCH_MEM_PSS && cfg->mem_reps; f++) {
+			double ka = memory_of(cfg, res, x->num, f, scratch).median;
+			double kb = memory_of(cfg, res, x->den, f, scratch).median;
+
+			printf("target memory %s %s <= %s: %s (%.0f kB vs %.0f kB, %+.0f kB)\n", a,
+			       bench_mem_field_name(f), b, ka <= kb ? "met" : "NOT met", ka, kb,
+			       ka - kb);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	struct results res = { 0 };
+	double *scratch = NULL;
+	int r = parse_args(argc, argv, &cfg);
+
+	if (r != 0) {
+		usage(r > 0 ? stdout : stderr);
+		return r > 0 ? 0 : 2;
+	}
+	if (check_methods(&cfg) < 0)
+		return 1;
+	cfg.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	res.us = calloc(cfg.reps * N_METHODS, sizeof(double));
+	res.kb = calloc(cfg.mem_reps * N_METHODS * BENCH_MEM_FIELDS + 1, sizeof(double));
+	scratch = calloc(cfg.reps + cfg.mem_reps, sizeof(double));
+	if (cfg.devnull < 0 || !res.us || !res.kb || !scratch) {
+		fprintf(stderr, "init: setting up: %s\n", strerror(errno));
+		r = -1;
+		goto out;
+	}
+	print_header(argc, argv, &cfg);
+	fflush(stdout);
+	r = run_time(&cfg, &res);
+	if (r == 0)
+		r = run_memory(&cfg, &res);
+	if (r == 0) {
+		print_tsv(&cfg, &res, scratch);
+		print_human_time(&cfg, &res, scratch);
+		print_human_memory(&cfg, &res, scratch);
+		print_verdict(&cfg, &res, scratch);
+		bench_print_load("at end");
+	}
+out:
+	free(scratch);
+	free(res.kb);
+	free(res.us);
+	col_close(cfg.devnull);
+	return r == 0 ? 0 : 1;
+}
