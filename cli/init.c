@@ -246,18 +246,16 @@ static void on_signal(struct col_source *src, const struct signalfd_siginfo *si,
 /* Receive every signal we forward, and SIGCHLD, through the loop. */
 static int watch_signals(struct init_state *s)
 {
-	for (int sig = 1; sig < _NSIG; sig++) {
-		int r;
+	sigset_t set;
 
-		if (sig == SIGKILL || sig == SIGSTOP || is_fault_signal(sig))
-			continue;
-		r = col_loop_add_signal(s->loop, sig, on_signal, s, NULL);
-		if (r == -EINVAL)
-			continue; /* reserved by libc for its threads */
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	/* sigfillset() leaves out what libc reserves for its threads. */
+	sigfillset(&set);
+	sigdelset(&set, SIGKILL);
+	sigdelset(&set, SIGSTOP);
+	for (int sig = 1; sig < _NSIG; sig++)
+		if (is_fault_signal(sig))
+			sigdelset(&set, sig);
+	return col_loop_add_signals(s->loop, &set, on_signal, s);
 }
 
 static int start_child(struct init_state *s, char **argv, const sigset_t *mask)

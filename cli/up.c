@@ -131,20 +131,13 @@ static int watch_forwarded_signals(struct up_state *u)
 {
 	static const int own[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR2, SIGKILL, SIGSTOP,
 				   SIGSEGV, SIGBUS, SIGFPE, SIGILL,  SIGTRAP, SIGSYS,  SIGABRT };
+	sigset_t set;
 
-	for (int sig = 1; sig < _NSIG; sig++) {
-		bool skip = false;
-		int r;
-
-		for (size_t i = 0; i < COL_ARRAY_SIZE(own); i++)
-			skip = skip || own[i] == sig;
-		if (skip)
-			continue;
-		r = col_loop_add_signal(u->loop, sig, on_forward, u, NULL);
-		if (r < 0 && r != -EINVAL) /* EINVAL: reserved by libc */
-			return r;
-	}
-	return 0;
+	/* sigfillset() leaves out what libc reserves for its threads. */
+	sigfillset(&set);
+	for (size_t i = 0; i < COL_ARRAY_SIZE(own); i++)
+		sigdelset(&set, own[i]);
+	return col_loop_add_signals(u->loop, &set, on_forward, u);
 }
 
 static void on_orphan(struct col_loop *loop, const struct col_status *st, void *data)

@@ -101,6 +101,8 @@ struct col_loop {
 	struct col_source *dead;    /* freed during this batch, released after it */
 	unsigned long ncalls;	    /* callbacks run so far: run_once reports the difference */
 	bool dispatching;
+	bool freeing;		  /* in col_loop_free(): signals unblocked in bulk */
+	sigset_t unblock_at_free; /* what col_loop_free() unblocks at its end */
 	bool exiting;
 	int exit_code;
 };

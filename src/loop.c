@@ -161,13 +161,18 @@ fail:
 	return r;
 }
 
+static int signals_block(const sigset_t *set, bool block, sigset_t *ret_old);
+
 void col_loop_free(struct col_loop *loop)
 {
 	if (!loop)
 		return;
 	assert(!loop->dispatching);
+	loop->freeing = true;
+	sigemptyset(&loop->unblock_at_free);
 	while (loop->sources)
 		col_source_free(loop->sources);
+	signals_block(&loop->unblock_at_free, false, NULL);
 	col__timer_release(loop);
 	col__child_release(loop);
 	loop->timerfd = col_close(loop->timerfd);
@@ -239,69 +244,126 @@ static int signal_listen(struct col_loop *loop, int signo, bool on)
 	return 0;
 }
 
-static int signal_block(int signo, bool block, bool *ret_was_blocked)
+/* Block (or unblock) every signal of set in the calling thread, in one call. */
+static int signals_block(const sigset_t *set, bool block, sigset_t *ret_old)
 {
-	sigset_t set, old;
-	int r;
+	int r = pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, set, ret_old);
+
+	return r ? -r : 0;
+}
+
+/* Unwind add_signals(): unblock what was not blocked before, drop the sources. */
+static void signals_discard(struct col_source **srcs, int n, bool unblock)
+{
+	sigset_t set;
 
 	sigemptyset(&set);
-	sigaddset(&set, signo);
-	r = pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, &old);
-	if (r)
-		return -r;
-	if (ret_was_blocked)
-		*ret_was_blocked = sigismember(&old, signo) == 1;
+	for (int i = 0; i < n; i++)
+		if (!srcs[i]->sig.was_blocked)
+			sigaddset(&set, srcs[i]->sig.signo);
+	if (unblock)
+		signals_block(&set, false, NULL);
+	for (int i = 0; i < n; i++)
+		source_discard(srcs[i]);
+}
+
+/*
+ * Watch every signal of set with one source each, with one pthread_sigmask()
+ * and one signalfd() update for all of them (an init watches some 60).
+ */
+static int add_signals(struct col_loop *loop, const sigset_t *set, col_signal_fn *cb, void *data,
+		       struct col_source **ret_src)
+{
+	struct col_source *srcs[_NSIG];
+	sigset_t old, mask;
+	int n = 0, r;
+
+	for (int signo = 1; signo < _NSIG; signo++) {
+		if (sigismember(set, signo) != 1)
+			continue;
+		if (!signal_valid(signo))
+			r = -EINVAL;
+		else if (loop->signals[signo])
+			r = -EBUSY;
+		else if (!(srcs[n] = col__source_new(loop, SOURCE_SIGNAL, data)))
+			r = -ENOMEM;
+		else
+			r = 0;
+		if (r < 0) {
+			signals_discard(srcs, n, false);
+			return r;
+		}
+		srcs[n]->sig.signo = signo;
+		srcs[n++]->sig.cb = cb;
+	}
+	if (n == 0)
+		return -EINVAL;
+	/* Block first: a signal sent in between then waits pending for the
+	 * signalfd instead of meeting its old disposition. */
+	r = signals_block(set, true, &old);
+	if (r < 0) {
+		signals_discard(srcs, n, false);
+		return r;
+	}
+	for (int i = 0; i < n; i++)
+		srcs[i]->sig.was_blocked = sigismember(&old, srcs[i]->sig.signo) == 1;
+	sigorset(&mask, &loop->sigfd_mask, set);
+	if (signalfd(loop->sigfd, &mask, 0) < 0) {
+		r = -errno;
+		signals_discard(srcs, n, true);
+		return r;
+	}
+	loop->sigfd_mask = mask;
+	for (int i = 0; i < n; i++)
+		loop->signals[srcs[i]->sig.signo] = srcs[i];
+	if (ret_src)
+		*ret_src = srcs[0];
 	return 0;
 }
 
 int col_loop_add_signal(struct col_loop *loop, int signo, col_signal_fn *cb, void *data,
 			struct col_source **ret_src)
 {
-	struct col_source *src;
-	int r;
+	sigset_t set;
 
 	if (!loop || !cb || !signal_valid(signo))
 		return -EINVAL;
-	if (loop->signals[signo])
-		return -EBUSY;
-	src = col__source_new(loop, SOURCE_SIGNAL, data);
-	if (!src)
-		return -ENOMEM;
-	src->sig.signo = signo;
-	src->sig.cb = cb;
-	/* Block first: a signal sent in between then waits pending for the
-	 * signalfd instead of meeting its old disposition. */
-	r = signal_block(signo, true, &src->sig.was_blocked);
-	if (r < 0)
-		goto fail;
-	r = signal_listen(loop, signo, true);
-	if (r < 0)
-		goto fail_unblock;
-	loop->signals[signo] = src;
-	if (ret_src)
-		*ret_src = src;
-	return 0;
-fail_unblock:
-	if (!src->sig.was_blocked)
-		signal_block(signo, false, NULL);
-fail:
-	source_discard(src);
-	return r;
+	sigemptyset(&set);
+	sigaddset(&set, signo);
+	return add_signals(loop, &set, cb, data, ret_src);
+}
+
+int col_loop_add_signals(struct col_loop *loop, const sigset_t *set, col_signal_fn *cb, void *data)
+{
+	if (!loop || !set || !cb)
+		return -EINVAL;
+	return add_signals(loop, set, cb, data, NULL);
 }
 
 static void signal_unregister(struct col_source *src)
 {
 	struct col_loop *loop = src->loop;
 	int signo = src->sig.signo;
+	sigset_t set;
 
-	/* Removing a bit from a valid signalfd's mask cannot fail. */
-	if (src->enabled)
-		signal_listen(loop, signo, false);
 	loop->signals[signo] = NULL;
 	if (loop->sigchld == src)
 		loop->sigchld = NULL;
-	if (!src->sig.was_blocked)
-		signal_block(signo, false, NULL);
+	if (loop->freeing) {
+		/* col_loop_free(): the signalfd is about to close, and every
+		 * signal is unblocked at once at the end. */
+		if (!src->sig.was_blocked)
+			sigaddset(&loop->unblock_at_free, signo);
+		return;
+	}
+	/* Removing a bit from a valid signalfd's mask cannot fail. */
+	if (src->enabled)
+		signal_listen(loop, signo, false);
+	if (!src->sig.was_blocked) {
+		sigemptyset(&set);
+		sigaddset(&set, signo);
+		signals_block(&set, false, NULL);
+	}
 }
 
 static void source_unregister(struct col_source *src)

@@ -103,6 +103,18 @@ COL_API int col_loop_add_signal(struct col_loop *loop, int signo, col_signal_fn 
 				struct col_source **ret_src);
 
 /*
+ * Receive every signal of set through the loop, all with one callback:
+ * what col_loop_add_signal() does for each, with one pthread_sigmask() and
+ * one signalfd() update for the whole set (an init watches some 60
+ * signals). The sources have no handles: they live until col_loop_free().
+ * Returns 0, -EBUSY if one of them is already watched, -EINVAL for an
+ * empty set or one holding SIGKILL, SIGSTOP or a signal libc reserves
+ * (sigfillset() leaves those out), -ENOMEM; nothing is changed on failure.
+ */
+COL_API int col_loop_add_signals(struct col_loop *loop, const sigset_t *set, col_signal_fn *cb,
+				 void *data);
+
+/*
  * Arm a timer at absolute time `at` (col_now() microseconds; a time
  * already past fires in the next batch, COL_USEC_INFINITY makes the timer
  * disarmed); when interval is non-zero it repeats every interval after

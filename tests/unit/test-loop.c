@@ -898,3 +898,38 @@ TEST_NOLEAK(loop, loop_fd_is_readable_when_there_is_work)
 	cr_assert_eq(poll(&pfd, 1, 0), 0);
 	col_loop_free(loop);
 }
+
+TEST_NOLEAK(loop, a_set_of_signals_is_watched_at_once_and_restored_at_free)
+{
+	struct col_loop *loop = new_loop();
+	struct seen r = { 0 };
+	sigset_t set, kill_set;
+	struct col_source *one;
+
+	cr_assert_not(is_blocked(SIGUSR1));
+	cr_assert_not(is_blocked(SIGUSR2));
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGWINCH);
+	cr_assert_eq(col_loop_add_signals(loop, &set, on_signal, &r), 0);
+	cr_assert(is_blocked(SIGUSR1) && is_blocked(SIGUSR2) && is_blocked(SIGWINCH));
+	cr_assert_eq(kill(getpid(), SIGUSR2), 0);
+	run_until(loop, &r.calls);
+	cr_assert_eq(r.si.ssi_signo, SIGUSR2);
+
+	/* Overlapping or invalid sets change nothing. */
+	cr_assert_eq(col_loop_add_signal(loop, SIGWINCH, on_signal, &r, &one), -EBUSY);
+	sigemptyset(&kill_set);
+	sigaddset(&kill_set, SIGHUP);
+	sigaddset(&kill_set, SIGKILL);
+	cr_assert_eq(col_loop_add_signals(loop, &kill_set, on_signal, &r), -EINVAL);
+	cr_assert_not(is_blocked(SIGHUP), "a refused set blocked a signal");
+	sigemptyset(&kill_set);
+	cr_assert_eq(col_loop_add_signals(loop, &kill_set, on_signal, &r), -EINVAL);
+	cr_assert_eq(col_loop_add_signals(NULL, &set, on_signal, &r), -EINVAL);
+
+	col_loop_free(loop);
+	cr_assert_not(is_blocked(SIGUSR1) || is_blocked(SIGUSR2) || is_blocked(SIGWINCH),
+		      "col_loop_free() did not restore the mask");
+}
