@@ -13,6 +13,7 @@
  *   second SIGINT     SIGKILL everything at once
  *   critical program  when it goes FATAL or exits: stop everything, exit
  *                     with its status
+ *   collie down       (control socket, control.c) as SIGTERM
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +27,7 @@
 #include "collie/reap.h"
 #include "cli.h"
 #include "config.h"
+#include "control.h"
 #include "leftovers.h"
 #include "supervisor.h"
 #include "banned.h"
@@ -36,6 +38,7 @@
 struct up_state {
 	struct col_loop *loop;
 	struct sv *sv;
+	struct control *ctl;
 	bool stopping;
 	bool draining; /* every program stopped: ending leftovers */
 	struct leftovers left;
@@ -110,6 +113,25 @@ static void on_signal(struct col_source *src, const struct signalfd_siginfo *si,
 	sv_stop_all(u->sv);
 }
 
+static void on_state_changed(struct sv *sv, struct sv_proc *p, enum sv_state from, void *data)
+{
+	struct up_state *u = data;
+
+	control_state_changed(u->ctl, p, from);
+}
+
+static void on_down(void *data)
+{
+	struct up_state *u = data;
+
+	if (u->stopping)
+		return;
+	fprintf(stderr, "collie: down: stopping everything\n");
+	u->stopping = true;
+	u->exit_code = 0;
+	sv_stop_all(u->sv);
+}
+
 static void on_orphan(struct col_loop *loop, const struct col_status *st, void *data)
 {
 	struct up_state *u = data;
@@ -139,13 +161,15 @@ static int check_supported(const struct cfg *cfg)
 	return 0;
 }
 
-static int run_supervisor(struct cfg *cfg)
+static int run_supervisor(struct cfg *cfg, const char *socket_path)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	struct up_state u = { 0 };
 	struct sv_hooks hooks = { .all_stopped = on_all_stopped,
 				  .critical = on_critical,
+				  .state_changed = on_state_changed,
 				  .data = &u };
+	struct control_hooks ctl_hooks = { .down = on_down, .data = &u };
 	int r;
 
 	u.left.pid1 = getpid() == 1;
@@ -165,6 +189,11 @@ static int run_supervisor(struct cfg *cfg)
 		col_loop_free(u.loop);
 		return CLI_EXIT_FAILURE;
 	}
+	if (control_new(u.loop, u.sv, socket_path, &ctl_hooks, &u.ctl) < 0) {
+		sv_free(u.sv);
+		col_loop_free(u.loop);
+		return CLI_EXIT_FAILURE;
+	}
 	sv_start_autostart(u.sv);
 	r = col_loop_run(u.loop);
 	if (r < 0) {
@@ -172,6 +201,7 @@ static int run_supervisor(struct cfg *cfg)
 		r = CLI_EXIT_FAILURE;
 	}
 	sv_free(u.sv);
+	control_free(u.ctl); /* after the programs: `collie down` waits for this EOF */
 	col_loop_free(u.loop);
 	leftovers_release(&u.left);
 	return r;
@@ -179,9 +209,11 @@ static int run_supervisor(struct cfg *cfg)
 
 static void up_usage(FILE *f)
 {
-	fputs("usage: collie up [-c FILE] [-m NAME=N,...] [-v]\n"
+	fputs("usage: collie up [-c FILE] [-m NAME=N,...] [-s SOCKET] [-v]\n"
 	      "  -c, --config FILE      the configuration (default ./collie.ini, else ./Procfile)\n"
 	      "  -m, --formation SPEC   Procfile instance counts: web=3,worker=1 or all=2\n"
+	      "  -s, --socket PATH      the control socket (default $COLLIE_SOCKET, else\n"
+	      "                         /run/collie.sock for root, $XDG_RUNTIME_DIR/collie.sock)\n"
 	      "  -v, --verbose          trace every state change on stderr\n",
 	      f);
 }
@@ -191,22 +223,27 @@ int cli_up(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "formation", required_argument, NULL, 'm' },
+		{ "socket", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cfg_load_opts lo = { .port_base = 5000 };
 	struct cfg *cfg = NULL;
-	char *error = NULL;
+	char *error = NULL, socket_path[4096];
+	const char *socket_opt = NULL;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "+c:m:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:m:s:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			lo.path = optarg;
 			break;
 		case 'm':
 			lo.formation = optarg;
+			break;
+		case 's':
+			socket_opt = optarg;
 			break;
 		case 'v':
 			sv_trace = true;
@@ -223,6 +260,10 @@ int cli_up(int argc, char **argv)
 		cli_error("up: unexpected argument '%s'", argv[optind]);
 		return CLI_EXIT_USAGE;
 	}
+	if (control_socket_path(socket_opt, socket_path, sizeof(socket_path)) < 0) {
+		cli_error("up: the control socket's path is too long");
+		return CLI_EXIT_USAGE;
+	}
 	if (cfg_load(&lo, &cfg, &error) < 0) {
 		fprintf(stderr, "%s\n", error ? error : "collie: cannot load the configuration");
 		free(error);
@@ -230,7 +271,7 @@ int cli_up(int argc, char **argv)
 	}
 	for (size_t i = 0; i < cfg->n_warnings; i++)
 		fprintf(stderr, "collie: warning: %s\n", cfg->warnings[i].text);
-	r = check_supported(cfg) < 0 ? CLI_EXIT_USAGE : run_supervisor(cfg);
+	r = check_supported(cfg) < 0 ? CLI_EXIT_USAGE : run_supervisor(cfg, socket_path);
 	cfg_free(cfg);
 	return r;
 }
