@@ -360,18 +360,18 @@ static int report_processes(struct client *cl, json_t *reply)
 		report_error(cl, reply);
 		return ok ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 	}
-	json_array_foreach(procs, i, p)
-	{
+	json_array_foreach (procs, i, p) {
 		const char *name = json_string_value(json_object_get(p, "name"));
 		const char *exit = json_string_value(json_object_get(p, "last_exit"));
 
-		if (json_is_true(json_object_get(p, "ok")))
+		if (json_is_true(json_object_get(p, "ok"))) {
 			printf("%s: %s\n", name, json_string_value(json_object_get(p, "message")));
-		else
-			cli_error("%s: %s (%s%s%s)", name,
-				  json_string_value(json_object_get(p, "error")),
-				  json_string_value(json_object_get(p, "state")),
-				  exit ? ", last exit: " : "", exit ? exit : "");
+			continue;
+		}
+		fflush(stdout); /* in order, when both go to one place */
+		cli_error("%s: %s (%s%s%s)", name, json_string_value(json_object_get(p, "error")),
+			  json_string_value(json_object_get(p, "state")),
+			  exit ? ", last exit: " : "", exit ? exit : "");
 	}
 	return ok ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 }
@@ -411,8 +411,7 @@ static int run_pid(struct client *cl, unsigned opts, int argc, char **argv)
 	} else if (!argc) {
 		printf("%lld\n", (long long)json_integer_value(json_object_get(reply, "pid")));
 	}
-	json_array_foreach(procs, i, p)
-	{
+	json_array_foreach (procs, i, p) {
 		json_int_t pid = json_integer_value(json_object_get(p, "pid"));
 
 		if (pid) {
@@ -536,9 +535,13 @@ static int parse_options(const struct command *c, struct client *cl, unsigned *o
 /* Check the operands; 0 or CLI_EXIT_USAGE. */
 static int check_operands(const struct command *c, int argc, char **argv)
 {
+	bool is_signal = strcmp(c->name, "signal") == 0;
+
 	if (argc < c->min) {
-		cli_error("%s: which process%s? give NAME..., GROUP:* or all", c->name,
-			  strcmp(c->name, "signal") == 0 && argc == 0 ? " and which signal" : "es");
+		if (is_signal && argc == 0)
+			cli_error("signal: which signal?");
+		else
+			cli_error("%s: which processes? give NAME..., GROUP:* or all", c->name);
 		fprintf(stderr, "usage: collie %s\n", c->usage);
 		return CLI_EXIT_USAGE;
 	}
@@ -546,7 +549,7 @@ static int check_operands(const struct command *c, int argc, char **argv)
 		cli_error("%s: unexpected argument '%s'", c->name, argv[c->max]);
 		return CLI_EXIT_USAGE;
 	}
-	if (strcmp(c->name, "signal") == 0 && col_signal_parse(argv[0]) < 0) {
+	if (is_signal && col_signal_parse(argv[0]) < 0) {
 		cli_error("signal: '%s' is not a signal (HUP, SIGUSR1, 15, ...)", argv[0]);
 		return CLI_EXIT_USAGE;
 	}

@@ -114,8 +114,7 @@ static json_t *unknown_names(json_t *names, const bool *unknown, size_t count)
 	size_t i;
 
 	text[0] = 0;
-	json_array_foreach(names, i, v)
-	{
+	json_array_foreach (names, i, v) {
 		if (unknown[i] && k < sizeof(text))
 			k += (size_t)snprintf(text + k, sizeof(text) - k, "%s'%s'", k ? ", " : "",
 					      json_string_value(v));
@@ -149,8 +148,7 @@ ssize_t cmd_select(struct control *ctl, json_t *args, bool all_if_none, struct s
 		*ret_error = cmd_error("out of memory");
 		goto fail;
 	}
-	json_array_foreach(names, i, v)
-	{
+	json_array_foreach (names, i, v) {
 		if (!json_is_string(v)) {
 			*ret_error =
 				cmd_error("bad request: \"names\" must be an array of strings");

@@ -194,6 +194,8 @@ static int run_supervisor(struct cfg *cfg, const char *socket_path)
 		col_loop_free(u.loop);
 		return CLI_EXIT_FAILURE;
 	}
+	if (sv_trace)
+		fprintf(stderr, "collie: control socket %s\n", socket_path);
 	sv_start_autostart(u.sv);
 	r = col_loop_run(u.loop);
 	if (r < 0) {
