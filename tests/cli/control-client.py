@@ -5,10 +5,13 @@ half-sent requests, pipelined requests nobody reads) or make a stale
 socket file.
 
 Usage: control-client.py MODE PATH [ARGS]
-  request PATH JSON   send one request line, print the reply line
+  request PATH JSON   send one request line and shut down writing, print
+                      the reply line
   garbage PATH        send a line that is not JSON; print what comes back
                       until EOF, then "EOF"
   oversized PATH      send 70000 bytes without a newline; same
+  cutshort PATH       send half a request and shut down writing; print what
+                      comes back until EOF, then "EOF"
   halfsent PATH       send half a request, print "sent", then wait for the
                       server to close: "EOF after N s" (at most 30 s)
   unknown PATH        on one connection: an unknown command, then pid;
@@ -58,6 +61,7 @@ def main():
         if mode == "request":
             s = connect(path)
             s.sendall(sys.argv[3].encode() + b"\n")
+            s.shutdown(socket.SHUT_WR)  # as `... | socat`: still answered
             print(readline(s.makefile("rb")))
         elif mode in ("garbage", "oversized"):
             s = connect(path)
@@ -65,6 +69,12 @@ def main():
                 s.sendall(b"this is not json\n" if mode == "garbage" else b"x" * 70000)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # refused before it had all of it: what did it say?
+            sys.stdout.write(until_eof(s).decode())
+            print("EOF")
+        elif mode == "cutshort":
+            s = connect(path)
+            s.sendall(b'{"cmd": "sta')
+            s.shutdown(socket.SHUT_WR)
             sys.stdout.write(until_eof(s).decode())
             print("EOF")
         elif mode == "halfsent":

@@ -342,6 +342,9 @@ live_in_group() {
 	run -0 python3 "$RAW" oversized "$COLLIE_SOCKET"
 	[ "${lines[0]}" = '{"ok":false,"error":"bad request: longer than 65536 bytes"}' ]
 	[ "${lines[-1]}" = EOF ]
+	run -0 python3 "$RAW" cutshort "$COLLIE_SOCKET"
+	[ "${lines[0]}" = '{"ok":false,"error":"bad request: cut short by the end of input"}' ]
+	[ "${lines[-1]}" = EOF ]
 	# A half-sent request: while it hangs, others are answered; then it is closed.
 	mkfifo "$TMP/raw"
 	python3 "$RAW" halfsent "$COLLIE_SOCKET" > "$TMP/raw" &
