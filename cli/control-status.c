@@ -7,7 +7,8 @@
  * of collie (collie is a subreaper, so a member whose parent died is
  * collie's child). The walk descends only through members, so it reads
  * /proc for collie's children and for the selected groups' members and
- * their children -- not for every process of the machine. A member that
+ * their children, and for orphans collie adopted -- not for the other
+ * processes' pipelines, nor every process of the machine. A member that
  * left the group (setsid, setpgid) is not counted; neither is what it
  * starts. RSS comes from /proc/PID/stat (cheap; shared pages are counted
  * once per process); PSS, when asked, from smaps_rollup (shared pages
@@ -95,14 +96,32 @@ static void visit(pid_t pid, struct group_mem *g, size_t n, bool pss, struct pid
 	}
 }
 
-static void measure(struct group_mem *g, size_t n, bool pss)
+/* Whether the processes of p's pipeline are counted in g. */
+static bool measured(struct sv_proc *p, const struct group_mem *g, size_t n)
+{
+	struct sv_info in;
+
+	sv_info(p, &in);
+	for (size_t i = 0; i < n; i++)
+		if (g[i].pgid == in.pid)
+			return true;
+	return false;
+}
+
+static void measure(struct sv *sv, struct group_mem *g, size_t n, bool pss)
 {
 	struct pids queue = { 0 }, kids = { 0 };
 
 	if (n == 0 || children(0, &kids) < 0)
 		goto out;
-	for (size_t i = 0; i < kids.n; i++)
-		visit(kids.v[i], g, n, pss, &queue);
+	for (size_t i = 0; i < kids.n; i++) {
+		struct sv_proc *owner = sv_find_pid(sv, kids.v[i]);
+
+		/* The pipeline of a process not asked about: not read at all
+		 * (`status web` costs the same with 1 program or 100). */
+		if (!owner || measured(owner, g, n))
+			visit(kids.v[i], g, n, pss, &queue);
+	}
 	/* queue grows while it is walked: breadth first down the groups */
 	for (size_t q = 0; q < queue.n; q++) {
 		if (children(queue.v[q], &kids) < 0)
@@ -180,7 +199,7 @@ json_t *cmd_status(struct control *ctl, json_t *args)
 			g[k++].pgid = in.pid; /* the leader's pid is the group's id */
 	}
 	if (g)
-		measure(g, k, pss);
+		measure(ctl->sv, g, k, pss);
 	list = json_array();
 	for (ssize_t i = 0, j = 0; i < n; i++) {
 		struct sv_info in;

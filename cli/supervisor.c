@@ -718,3 +718,12 @@ bool sv_proc_pending(const struct sv_proc *p)
 {
 	return p->want_start;
 }
+
+struct sv_proc *sv_find_pid(struct sv *sv, pid_t pid)
+{
+	for (size_t i = 0; i < sv->n_procs; i++)
+		for (size_t j = 0; j < sv->procs[i].pl.n_members; j++)
+			if (sv->procs[i].pl.members[j].pid == pid)
+				return &sv->procs[i];
+	return NULL;
+}

@@ -108,4 +108,7 @@ int sv_proc_signal(struct sv_proc *p, int sig, bool group);
 /* Whether a start was asked for and waits (for its dependencies). */
 bool sv_proc_pending(const struct sv_proc *p);
 
+/* The process whose pipeline has pid as a member (unreaped), or NULL. */
+struct sv_proc *sv_find_pid(struct sv *sv, pid_t pid);
+
 #endif
