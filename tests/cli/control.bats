@@ -22,6 +22,11 @@ teardown() {
 	sv_teardown
 }
 
+# collie ARGS - the command under test, bounded: a hang fails the test.
+collie() {
+	timeout 30 "$COLLIE" "$@"
+}
+
 # json EXPR - evaluate a Python expression over the JSON on stdin (d).
 json() {
 	python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
@@ -29,7 +34,7 @@ json() {
 
 # field NAME EXPR - EXPR over `collie status --json NAME`'s one process (p).
 field() {
-	"$COLLIE" status --json "$1" | json "(lambda p: ($2))(d[0])"
+	collie status --json "$1" | json "(lambda p: ($2))(d[0])"
 }
 
 # live_in_group PGID - how many processes, zombies aside, are in a group.
@@ -50,17 +55,17 @@ live_in_group() {
 		"[program:idle]" "command=$H pause" "autostart=false"
 	up_ready
 	expect "web_1: STARTING -> RUNNING"
-	run -0 "$COLLIE" status
+	run -0 collie status
 	[[ "${lines[0]}" == "NAME"*"STATE"*"PID"*"UPTIME"*"RESTARTS"*"MEMORY"*"LAST EXIT" ]]
 	[[ "${lines[1]}" == "idle "*"STOPPED"* ]]
 	[[ "${lines[2]}" == "web_0 "*"RUNNING"* ]]
 	[[ "${lines[3]}" == "web_1 "*"RUNNING"* ]]
 	[ "${#lines[@]}" -eq 4 ]
-	run -0 "$COLLIE" status web_1
+	run -0 collie status web_1
 	[ "${#lines[@]}" -eq 2 ]
 	[[ "${lines[1]}" == "web_1 "* ]]
 
-	"$COLLIE" status --json > "$TMP/status.json"
+	collie status --json > "$TMP/status.json"
 	[ "$(json 'len(d)' < "$TMP/status.json")" = 3 ]
 	[ "$(json '[p["name"] for p in d]' < "$TMP/status.json")" = "['idle', 'web_0', 'web_1']" ]
 	[ "$(field web_0 'sorted(p)')" = "['group', 'last_exit', 'memory', 'name', 'pid', 'program', 'restarts', 'state', 'state_ms', 'uptime_ms']" ]
@@ -68,8 +73,8 @@ live_in_group() {
 	[ "$(field web_0 'p["pid"] > 0 and p["uptime_ms"] >= 0 and p["memory"]["rss"] > 0')" = True ]
 	[ "$(field web_0 'p["memory"]["processes"]')" = 1 ]
 	[ "$(field idle 'p["pid"], p["uptime_ms"], p["memory"]')" = "(0, None, None)" ]
-	[ "$(field web_0 'p["pid"]')" = "$("$COLLIE" pid web_0)" ]
-	run -0 "$COLLIE" status --pss --json web_0
+	[ "$(field web_0 'p["pid"]')" = "$(collie pid web_0)" ]
+	run -0 collie status --pss --json web_0
 	[ "$(echo "$output" | json 'd[0]["memory"]["pss"] > 0')" = True ]
 	finish
 }
@@ -77,9 +82,9 @@ live_in_group() {
 @test "status: names that name nothing are said, and exit 1" {
 	conf "[program:a]" "command=$H pause" "startsecs=0"
 	up_ready
-	run -1 "$COLLIE" status nope
+	run -1 collie status nope
 	[ "$output" = "collie: no process named 'nope'" ]
-	run -1 "$COLLIE" status a x y
+	run -1 collie status a x y
 	[ "$output" = "collie: no processes named 'x', 'y'" ]
 	finish
 }
@@ -97,19 +102,19 @@ live_in_group() {
 		"[program:w]" "command=$H pause" "startsecs=0" "numprocs=2" \
 		"process_name=w_%(process_num)d" "autostart=false"
 	up_ready
-	run -0 "$COLLIE" start slow
+	run -0 collie start slow
 	[ "$output" = "slow: started" ]
 	[ "$(field slow 'p["state"]')" = RUNNING ]
-	run -0 "$COLLIE" start slow
+	run -0 collie start slow
 	[ "$output" = "slow: already running" ]
-	run -0 "$COLLIE" start 'w:*'
+	run -0 collie start 'w:*'
 	[ "${lines[0]}" = "w_0: started" ]
 	[ "${lines[1]}" = "w_1: started" ]
-	run -0 "$COLLIE" stop all
+	run -0 collie stop all
 	[ "${lines[0]}" = "slow: stopped" ]
 	[ "$(field slow 'p["state"]')" = STOPPED ]
 	[ "$(field w_1 'p["state"]')" = STOPPED ]
-	run -0 "$COLLIE" stop w_0
+	run -0 collie stop w_0
 	[ "$output" = "w_0: already stopped" ]
 	finish
 }
@@ -118,7 +123,7 @@ live_in_group() {
 	conf "[program:stubborn]" "command=$H ignore TERM pause" "startsecs=0" "stopwaitsecs=1"
 	up_ready
 	expect "stubborn: STARTING -> RUNNING"
-	run -0 "$COLLIE" stop stubborn
+	run -0 collie stop stubborn
 	[ "$output" = "stubborn: stopped" ]
 	[ "$(field stubborn 'p["state"], p["last_exit"]["signal"]')" = "('STOPPED', 'SIGKILL')" ]
 	finish
@@ -130,17 +135,17 @@ live_in_group() {
 		"backoff_min=0.05" "autostart=false"
 	up_ready
 	expect "a: STARTING -> RUNNING"
-	old="$("$COLLIE" pid a)"
-	run -0 "$COLLIE" restart a
+	old="$(collie pid a)"
+	run -0 collie restart a
 	[ "$output" = "a: restarted" ]
-	new="$("$COLLIE" pid a)"
+	new="$(collie pid a)"
 	[ "$new" != "$old" ]
 	! kill -0 "$old" 2>/dev/null
 	[ "$(field a 'p["restarts"], p["last_exit"]["text"]')" = "(1, 'killed by SIGTERM')" ]
-	run -1 "$COLLIE" start bad
+	run -1 collie start bad
 	[ "$output" = "collie: bad: could not start (FATAL, last exit: exited 3)" ]
 	# One failed name among good ones: exit 1, the good one still done.
-	run -1 "$COLLIE" restart a bad
+	run -1 collie restart a bad
 	[ "${lines[0]}" = "a: restarted" ]
 	finish
 }
@@ -149,10 +154,10 @@ live_in_group() {
 	conf "[program:a]" "command=$H pause" "startsecs=0"
 	up_ready
 	expect "a: STARTING -> RUNNING"
-	run -1 "$COLLIE" stop a nope
+	run -1 collie stop a nope
 	[ "$output" = "collie: no process named 'nope'" ]
 	[ "$(field a 'p["state"]')" = RUNNING ]
-	run -1 "$COLLIE" start 'nogroup:*'
+	run -1 collie start 'nogroup:*'
 	[ "$output" = "collie: no process named 'nogroup:*'" ]
 	finish
 }
@@ -160,10 +165,10 @@ live_in_group() {
 @test "start --no-wait answers at once; -t gives up waiting with 1" {
 	conf "[program:slow]" "command=$H pause" "startsecs=30" "autostart=false"
 	up_ready
-	run -0 "$COLLIE" start --no-wait slow
+	run -0 collie start --no-wait slow
 	[ "$output" = "slow: starting" ]
 	[ "$(field slow 'p["state"]')" = STARTING ]
-	run -1 "$COLLIE" restart -t 0.2 slow
+	run -1 collie restart -t 0.2 slow
 	[[ "$output" == "collie: restart: gave up waiting after 0.2 s (what was asked goes on)" ]]
 	finish
 }
@@ -173,20 +178,20 @@ live_in_group() {
 		"autorestart=false"
 	up_ready
 	expect "forked"
-	pgid="$("$COLLIE" pid tree)"
-	run -0 "$COLLIE" signal TERM tree
+	pgid="$(collie pid tree)"
+	run -0 collie signal TERM tree
 	[ "$output" = "tree: signalled" ]
 	expect "tree: RUNNING -> EXITED"
 	# Only the process itself got it: its forked child lives on in the group.
 	[ "$(live_in_group "$pgid")" = 1 ]
-	run -1 "$COLLIE" signal HUP tree
+	run -1 collie signal HUP tree
 	[ "$output" = "collie: tree: not running (EXITED)" ]
 
-	run -0 "$COLLIE" start tree
+	run -0 collie start tree
 	expect "forked"
-	pgid="$("$COLLIE" pid tree)"
+	pgid="$(collie pid tree)"
 	[ "$(live_in_group "$pgid")" = 2 ]
-	run -0 "$COLLIE" signal --group KILL tree
+	run -0 collie signal --group KILL tree
 	expect "tree: RUNNING -> EXITED"
 	# SIGKILL is sent to both at once; the child may need a moment to die.
 	for _ in $(seq 100); do
@@ -203,11 +208,11 @@ live_in_group() {
 		"[program:off]" "command=$H pause" "autostart=false"
 	up_ready
 	expect "a: STARTING -> RUNNING"
-	run -0 "$COLLIE" pid
+	run -0 collie pid
 	[ "$output" = "$UP_PID" ]
-	run -0 "$COLLIE" pid a
+	run -0 collie pid a
 	[ "$(cut -d' ' -f4 "/proc/$output/stat")" = "$UP_PID" ] # its parent is collie
-	run -1 --separate-stderr "$COLLIE" pid off
+	run -1 --separate-stderr collie pid off
 	[ "$output" = "" ]
 	[ "$stderr" = "collie: off is not running (STOPPED)" ]
 	finish
@@ -218,9 +223,9 @@ live_in_group() {
 		"[program:b]" "command=$H ignore TERM pause" "startsecs=0" "stopwaitsecs=1"
 	up_ready
 	expect "b: STARTING -> RUNNING"
-	a="$("$COLLIE" pid a)"
-	b="$("$COLLIE" pid b)"
-	run -0 "$COLLIE" down
+	a="$(collie pid a)"
+	b="$(collie pid b)"
+	run -0 collie down
 	[ "$output" = "" ]
 	# Returned only once collie up is gone: a zombie until the shell reaps it.
 	state="$(cut -d' ' -f3 "/proc/$UP_PID/stat" 2> /dev/null || echo gone)"
@@ -231,34 +236,34 @@ live_in_group() {
 	! kill -0 "$a" 2>/dev/null
 	! kill -0 "$b" 2>/dev/null
 	[ ! -e "$COLLIE_SOCKET" ]
-	run -1 "$COLLIE" status
+	run -1 collie status
 	[[ "$output" == "collie: status: no supervisor is running on $COLLIE_SOCKET"* ]]
 }
 
 @test "bad usage exits 2" {
-	run -2 "$COLLIE" start
+	run -2 collie start
 	[[ "${lines[0]}" == "collie: start: which processes? give NAME..., GROUP:* or all" ]]
-	run -2 "$COLLIE" signal
+	run -2 collie signal
 	[ "${lines[0]}" = "collie: signal: which signal?" ]
-	run -2 "$COLLIE" signal HUP
+	run -2 collie signal HUP
 	[ "${lines[0]}" = "collie: signal: which processes? give NAME..., GROUP:* or all" ]
-	run -2 "$COLLIE" signal NOSUCHSIG a
+	run -2 collie signal NOSUCHSIG a
 	[ "${lines[0]}" = "collie: signal: 'NOSUCHSIG' is not a signal (HUP, SIGUSR1, 15, ...)" ]
-	run -2 "$COLLIE" status --no-wait
-	run -2 "$COLLIE" down extra
-	run -2 "$COLLIE" stop -t soon a
-	run -0 "$COLLIE" status --help
+	run -2 collie status --no-wait
+	run -2 collie down extra
+	run -2 collie stop -t soon a
+	run -0 collie status --help
 	[ "$output" = "usage: collie status [-s SOCKET] [--json] [--pss] [NAME...]" ]
 }
 
 @test "no supervisor: a clear message and 1; -s chooses the socket" {
-	run -1 "$COLLIE" status
+	run -1 collie status
 	[[ "$output" == "collie: status: no supervisor is running on $COLLIE_SOCKET"* ]]
 	conf "[program:a]" "command=$H pause" "startsecs=0"
 	up_ready -s "$TMP/other.sock"
-	run -0 "$COLLIE" pid -s "$TMP/other.sock"
+	run -0 collie pid -s "$TMP/other.sock"
 	[ "$output" = "$UP_PID" ]
-	COLLIE_SOCKET="$TMP/other.sock" run -0 "$COLLIE" pid
+	COLLIE_SOCKET="$TMP/other.sock" run -0 collie pid
 	[ "$output" = "$UP_PID" ]
 	finish
 }
@@ -278,11 +283,11 @@ live_in_group() {
 	conf "[program:a]" "command=$H pause" "startsecs=0"
 	mkdir -m 0777 "$TMP/open"
 	chmod 0777 "$TMP/open"
-	run -1 "$COLLIE" up -c "$TMP/collie.ini" -s "$TMP/open/collie.sock"
+	run -1 collie up -c "$TMP/collie.ini" -s "$TMP/open/collie.sock"
 	[[ "$output" == *"$TMP/open is writable by others (mode 0777) and not sticky: refusing"* ]]
 	mkdir -m 0700 "$TMP/theirs"
 	chown nobody "$TMP/theirs"
-	run -1 "$COLLIE" up -c "$TMP/collie.ini" -s "$TMP/theirs/collie.sock"
+	run -1 collie up -c "$TMP/collie.ini" -s "$TMP/theirs/collie.sock"
 	[[ "$output" == *"$TMP/theirs belongs to uid $(id -u nobody), not to you or root"* ]]
 	# A sticky world-writable directory (like /tmp) is fine.
 	mkdir -m 1777 "$TMP/sticky"
@@ -302,12 +307,12 @@ live_in_group() {
 	export COLLIE_SOCKET="$TMP/shared/collie.sock"
 	up_ready
 	chmod 0666 "$COLLIE_SOCKET"
-	run -1 setpriv --reuid=nobody --regid=nogroup --clear-groups "$COLLIE" status
+	run -1 timeout 30 setpriv --reuid=nobody --regid=nogroup --clear-groups "$COLLIE" status
 	[ "$output" = "collie: permission denied: uid $(id -u nobody) may not control this supervisor (uid 0)" ]
-	run -1 setpriv --reuid=nobody --regid=nogroup --clear-groups "$COLLIE" down
+	run -1 timeout 30 setpriv --reuid=nobody --regid=nogroup --clear-groups "$COLLIE" down
 	[[ "$output" == "collie: permission denied: uid $(id -u nobody)"* ]]
 	# Nothing happened; root and the owner still get in.
-	run -0 "$COLLIE" status a
+	run -0 collie status a
 	[[ "${lines[1]}" == "a "*"RUNNING"* ]]
 	finish
 }
@@ -326,9 +331,9 @@ live_in_group() {
 	UP_PID=$!
 	exec 7< "$TMP/trace"
 	expect "a: STARTING -> RUNNING"
-	run -0 "$COLLIE" status a
+	run -0 collie status a
 	[[ "${lines[1]}" == "a "*"RUNNING"* ]]
-	run -0 "$COLLIE" down
+	run -0 collie down
 	wait_up
 	[ "$STATUS" -eq 0 ]
 }
@@ -352,14 +357,14 @@ live_in_group() {
 	exec 8< "$TMP/raw"
 	read -r -t 20 line <&8
 	[ "$line" = sent ]
-	run -0 "$COLLIE" status a
+	run -0 collie status a
 	[[ "${lines[1]}" == "a "*"RUNNING"* ]]
 	read -r -t 30 line <&8
 	[[ "$line" == "EOF after "[4-9]" s" ]]
 	exec 8<&-
 	wait "$RAW_PID"
 	RAW_PID=
-	run -0 "$COLLIE" pid
+	run -0 collie pid
 	[ "$output" = "$UP_PID" ]
 	finish
 }
@@ -373,7 +378,7 @@ live_in_group() {
 	exec 9> "$TMP/hold" 8< "$TMP/raw"
 	read -r -t 20 line <&8
 	[ "$line" = stuffed ]
-	run -0 "$COLLIE" status a
+	run -0 collie status a
 	[[ "${lines[1]}" == "a "*"RUNNING"* ]]
 	run -0 python3 "$RAW" many "$COLLIE_SOCKET" 100
 	[ "$output" = "100 ok" ]
@@ -383,7 +388,7 @@ live_in_group() {
 	# 30 clients of the real command at once.
 	pids=()
 	for i in $(seq 30); do
-		"$COLLIE" pid > "$TMP/pid.$i" &
+		collie pid > "$TMP/pid.$i" &
 		pids+=($!)
 	done
 	wait "${pids[@]}"
@@ -410,10 +415,10 @@ live_in_group() {
 	conf "[program:a]" "command=$H pause" "startsecs=0"
 	up_ready
 	expect "a: STARTING -> RUNNING"
-	run -1 "$COLLIE" up -v -c "$TMP/collie.ini"
+	run -1 collie up -v -c "$TMP/collie.ini"
 	[[ "$output" == *"collie: up: another supervisor is running on $COLLIE_SOCKET"* ]]
 	[[ "$output" != *"STARTING"* ]]
-	run -0 "$COLLIE" pid
+	run -0 collie pid
 	[ "$output" = "$UP_PID" ]
 	finish
 }
@@ -424,11 +429,11 @@ live_in_group() {
 	python3 "$RAW" stale "$COLLIE_SOCKET"
 	[ -S "$COLLIE_SOCKET" ]
 	up_ready
-	run -0 "$COLLIE" pid
+	run -0 collie pid
 	[ "$output" = "$UP_PID" ]
 	finish
 	: > "$TMP/run/collie.sock"
-	run -1 "$COLLIE" up -c "$TMP/collie.ini"
+	run -1 collie up -c "$TMP/collie.ini"
 	[[ "$output" == *"$COLLIE_SOCKET exists and is not a socket: not touching it"* ]]
 	[ -f "$COLLIE_SOCKET" ]
 }
