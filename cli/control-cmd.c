@@ -17,8 +17,10 @@
  *    only noted in the waiting requests (which states each process went
  *    through: a process may pass RUNNING and be EXITED again within one
  *    turn), and they are looked at again from a zero-delay timer.
- *  - A connection that closes drops its waiting request; what was asked
- *    goes on.
+ *  - What was asked goes on without anyone waiting: a request whose
+ *    connection closes, or that was made with "wait": false, is detached
+ *    and driven to its end all the same (a restart's start still comes
+ *    after its stop), then dropped without a reply.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -45,7 +47,7 @@ struct target {
 
 struct cmd_wait {
 	struct control *ctl;
-	struct conn *conn;
+	struct cmd_wait *next; /* in ctl->detached, once its connection is gone */
 	enum verb verb;
 	size_t n;
 	struct target t[];
@@ -228,17 +230,21 @@ static void advance(struct target *t, enum verb verb)
 		finish(t, false, "stopped before it was running");
 }
 
-static json_t *target_json(const struct target *t)
+/* One process's part of the reply; `pending` says what one that is not
+ * done yet is doing ("wait": false). */
+static json_t *target_json(const struct target *t, const char *pending)
 {
+	bool ok = t->phase != PHASE_DONE || t->ok;
+	const char *message = t->phase != PHASE_DONE ? pending : t->message;
 	struct sv_info in;
 	json_t *o;
 
 	sv_info(t->p, &in);
-	o = json_pack("{s:s, s:b, s:s}", "name", in.name, "ok", t->ok, "state",
+	o = json_pack("{s:s, s:b, s:s}", "name", in.name, "ok", ok, "state",
 		      sv_state_name(in.state));
-	if (o && t->message)
-		json_object_set_new(o, t->ok ? "message" : "error", json_string(t->message));
-	if (o && !t->ok && in.has_exit) {
+	if (o && message)
+		json_object_set_new(o, ok ? "message" : "error", json_string(message));
+	if (o && !ok && in.has_exit) {
 		char what[64];
 
 		col_status_format(&in.last_exit, what, sizeof(what));
@@ -250,12 +256,13 @@ static json_t *target_json(const struct target *t)
 /* The reply once every target is done (or at once without waiting). */
 static json_t *wait_reply(const struct cmd_wait *w)
 {
+	static const char *const pending[] = { "starting", "stopping", "restarting" };
 	json_t *list = json_array(), *reply;
 	size_t failed = 0;
 
 	for (size_t i = 0; i < w->n; i++) {
-		json_array_append_new(list, target_json(&w->t[i]));
-		failed += !w->t[i].ok;
+		json_array_append_new(list, target_json(&w->t[i], pending[w->verb]));
+		failed += w->t[i].phase == PHASE_DONE && !w->t[i].ok;
 	}
 	reply = json_pack("{s:b, s:o}", "ok", failed == 0, "processes", list);
 	if (reply && failed)
@@ -281,8 +288,19 @@ static bool check(struct cmd_wait *w)
 
 void cmd_wait_check_all(struct control *ctl)
 {
+	struct cmd_wait **link = &ctl->detached;
 	struct conn *c = conn_first(ctl), *next;
 
+	while (*link) {
+		struct cmd_wait *w = *link;
+
+		if (check(w)) {
+			*link = w->next;
+			free(w);
+		} else {
+			link = &w->next;
+		}
+	}
 	for (; c; c = next) {
 		struct cmd_wait *w = conn_wait(c);
 
@@ -290,22 +308,49 @@ void cmd_wait_check_all(struct control *ctl)
 		if (w && check(w)) {
 			json_t *reply = wait_reply(w);
 
-			cmd_wait_free(w);
+			free(w);
 			conn_reply(c, reply);
 		}
 	}
 }
 
-void cmd_wait_note(struct cmd_wait *w, struct sv_proc *p, enum sv_state to)
+static void note(struct cmd_wait *w, struct sv_proc *p, enum sv_state to)
 {
 	for (size_t i = 0; i < w->n; i++)
 		if (w->t[i].p == p)
 			w->t[i].seen |= 1u << to;
 }
 
-void cmd_wait_free(struct cmd_wait *w)
+bool cmd_wait_note_all(struct control *ctl, struct sv_proc *p, enum sv_state to)
 {
-	free(w);
+	bool any = ctl->detached != NULL;
+
+	for (struct cmd_wait *w = ctl->detached; w; w = w->next)
+		note(w, p, to);
+	for (struct conn *c = conn_first(ctl); c; c = conn_next(c))
+		if (conn_wait(c)) {
+			note(conn_wait(c), p, to);
+			any = true;
+		}
+	return any;
+}
+
+void cmd_wait_detach(struct cmd_wait *w)
+{
+	if (!w)
+		return;
+	w->next = w->ctl->detached;
+	w->ctl->detached = w;
+}
+
+void cmd_wait_free_detached(struct control *ctl)
+{
+	while (ctl->detached) {
+		struct cmd_wait *w = ctl->detached;
+
+		ctl->detached = w->next;
+		free(w);
+	}
 }
 
 /* Give each target its first order. */
@@ -325,7 +370,7 @@ static void begin(struct target *t, enum verb verb)
 		t->message = "already stopped";
 }
 
-static json_t *cmd_start_stop(struct control *ctl, struct conn *c, json_t *args, enum verb verb,
+static json_t *cmd_start_stop(struct control *ctl, json_t *args, enum verb verb,
 			      struct cmd_wait **ret_wait)
 {
 	json_t *err = NULL, *wait = args ? json_object_get(args, "wait") : NULL, *reply;
@@ -345,7 +390,6 @@ static json_t *cmd_start_stop(struct control *ctl, struct conn *c, json_t *args,
 		return cmd_error("out of memory");
 	}
 	w->ctl = ctl;
-	w->conn = c;
 	w->verb = verb;
 	w->n = (size_t)n;
 	for (size_t i = 0; i < w->n; i++) {
@@ -353,15 +397,17 @@ static json_t *cmd_start_stop(struct control *ctl, struct conn *c, json_t *args,
 		begin(&w->t[i], verb);
 	}
 	free(list);
-	if (!check(w) && !json_is_false(wait)) {
+	if (check(w)) {
+		reply = wait_reply(w);
+		free(w);
+		return reply;
+	}
+	if (!json_is_false(wait)) {
 		*ret_wait = w;
 		return NULL;
 	}
-	for (size_t i = 0; i < w->n; i++)
-		if (w->t[i].phase != PHASE_DONE)
-			finish(&w->t[i], true, verb == VERB_STOP ? "stopping" : "starting");
 	reply = wait_reply(w);
-	cmd_wait_free(w);
+	cmd_wait_detach(w);
 	return reply;
 }
 
@@ -458,11 +504,11 @@ json_t *cmd_execute(struct control *ctl, struct conn *c, json_t *req, struct cmd
 	if (strcmp(cmd, "status") == 0)
 		return cmd_status(ctl, args);
 	if (strcmp(cmd, "start") == 0)
-		return cmd_start_stop(ctl, c, args, VERB_START, ret_wait);
+		return cmd_start_stop(ctl, args, VERB_START, ret_wait);
 	if (strcmp(cmd, "stop") == 0)
-		return cmd_start_stop(ctl, c, args, VERB_STOP, ret_wait);
+		return cmd_start_stop(ctl, args, VERB_STOP, ret_wait);
 	if (strcmp(cmd, "restart") == 0)
-		return cmd_start_stop(ctl, c, args, VERB_RESTART, ret_wait);
+		return cmd_start_stop(ctl, args, VERB_RESTART, ret_wait);
 	if (strcmp(cmd, "signal") == 0)
 		return cmd_signal(ctl, args);
 	if (strcmp(cmd, "pid") == 0)

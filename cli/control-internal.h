@@ -25,9 +25,10 @@ struct control {
 	struct control_hooks hooks;
 	struct col_unix_listener listener;
 	struct col_source *listen_src;
-	struct col_source *retry; /* re-enables accepting after EMFILE */
-	struct col_source *wake;  /* answers waiting requests next turn */
-	struct conn *conns;	  /* every open connection */
+	struct col_source *retry;  /* re-enables accepting after EMFILE */
+	struct col_source *wake;   /* answers waiting requests next turn */
+	struct conn *conns;	   /* every open connection */
+	struct cmd_wait *detached; /* requests nobody waits for any more */
 	size_t n_conns;
 	uid_t uid; /* the supervisor's (effective) uid */
 };
@@ -61,11 +62,16 @@ json_t *cmd_execute(struct control *ctl, struct conn *c, json_t *req, struct cmd
 /* Look again at every waiting request; answer those that are done. */
 void cmd_wait_check_all(struct control *ctl);
 
-/* p changed state: note it in the requests that wait on it. */
-void cmd_wait_note(struct cmd_wait *w, struct sv_proc *p, enum sv_state to);
+/* p changed state: note it in every waiting request (called from inside
+ * the supervisor: only notes). Returns whether any request waits. */
+bool cmd_wait_note_all(struct control *ctl, struct sv_proc *p, enum sv_state to);
 
-/* Drop a waiting request (its connection closed); the actions go on. */
-void cmd_wait_free(struct cmd_wait *w);
+/* Its connection closed: w goes on without it, and is dropped once done.
+ * Takes NULL. */
+void cmd_wait_detach(struct cmd_wait *w);
+
+/* Free the detached requests (the supervisor is exiting). */
+void cmd_wait_free_detached(struct control *ctl);
 
 /*
  * The processes named by args' "names" (an array of strings: a process

@@ -155,7 +155,7 @@ static void conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	ctl->n_conns--;
-	cmd_wait_free(c->wait);
+	cmd_wait_detach(c->wait);
 	col_source_free(c->src);
 	col_source_free(c->timer);
 	col_close(c->fd);
@@ -272,10 +272,14 @@ static int read_some(struct conn *c)
 		size_t cap = c->cap_in ? c->cap_in * 2 : 1024;
 		char *in;
 
-		if (cap > CONTROL_MAX_REQUEST + 1)
-			cap = CONTROL_MAX_REQUEST + 1;
-		if (cap == c->cap_in || !(in = realloc(c->in, cap)))
-			return 0; /* full: handle_lines() decides */
+		if (cap > CONTROL_MAX_REQUEST)
+			cap = CONTROL_MAX_REQUEST;
+		if (cap == c->cap_in)
+			return 0; /* full: handle_lines() refuses it */
+		if (!(in = realloc(c->in, cap))) {
+			c->closing = true;
+			return 0;
+		}
 		c->in = in;
 		c->cap_in = cap;
 	}
@@ -467,17 +471,11 @@ static void on_wake(struct col_source *src, uint64_t now, void *data)
 void control_state_changed(struct control *ctl, struct sv_proc *p, enum sv_state from)
 {
 	struct sv_info info;
-	bool any = false;
 
 	if (!ctl)
 		return;
 	sv_info(p, &info);
-	for (struct conn *c = ctl->conns; c; c = c->next)
-		if (c->wait) {
-			cmd_wait_note(c->wait, p, info.state);
-			any = true;
-		}
-	if (any)
+	if (cmd_wait_note_all(ctl, p, info.state))
 		col_timer_set(ctl->wake, col_now(), 0);
 }
 
@@ -529,6 +527,7 @@ void control_free(struct control *ctl)
 		return;
 	while (ctl->conns)
 		conn_free(ctl->conns);
+	cmd_wait_free_detached(ctl);
 	col_source_free(ctl->listen_src);
 	ctl->listen_src = NULL;
 	col_source_free(ctl->retry);

@@ -10,6 +10,9 @@ Usage: control-client.py MODE PATH [ARGS]
   garbage PATH        send a line that is not JSON; print what comes back
                       until EOF, then "EOF"
   oversized PATH      send 70000 bytes without a newline; same
+  sized PATH N        send a pid request padded to N bytes, its newline
+                      included; print the reply line (or what comes, and
+                      "EOF")
   cutshort PATH       send half a request and shut down writing; print what
                       comes back until EOF, then "EOF"
   halfsent PATH       send half a request, print "sent", then wait for the
@@ -69,6 +72,19 @@ def main():
                 s.sendall(b"this is not json\n" if mode == "garbage" else b"x" * 70000)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # refused before it had all of it: what did it say?
+            sys.stdout.write(until_eof(s).decode())
+            print("EOF")
+        elif mode == "sized":
+            head = b'{"cmd": "pid", "pad": "'
+            tail = b'"}\n'
+            s = connect(path)
+            try:
+                s.sendall(head + b"x" * (int(sys.argv[3]) - len(head) - len(tail)) + tail)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            f = s.makefile("rb")
+            print(readline(f))
+            s.shutdown(socket.SHUT_WR)
             sys.stdout.write(until_eof(s).decode())
             print("EOF")
         elif mode == "cutshort":

@@ -173,6 +173,23 @@ live_in_group() {
 	finish
 }
 
+@test "what was asked goes on without a waiter: restart --no-wait, a client that gave up" {
+	conf "[program:stubborn]" "command=$H ignore TERM pause" "startsecs=0" "stopwaitsecs=1"
+	up_ready
+	expect "stubborn: STARTING -> RUNNING"
+	run -0 collie restart --no-wait stubborn
+	[ "$output" = "stubborn: restarting" ]
+	expect "stubborn: STOPPING -> STOPPED"
+	expect "stubborn: STOPPED -> STARTING"
+	expect "stubborn: STARTING -> RUNNING"
+	run -1 collie restart -t 0.2 stubborn
+	[[ "$output" == "collie: restart: gave up waiting after 0.2 s"* ]]
+	expect "stubborn: STOPPING -> STOPPED"
+	expect "stubborn: STOPPED -> STARTING"
+	expect "stubborn: STARTING -> RUNNING"
+	finish
+}
+
 @test "signal: to the process only, or with --group to its whole group" {
 	conf "[program:tree]" "command=$H fork-wait echo-err forked pause" "startsecs=0" \
 		"autorestart=false"
@@ -347,6 +364,11 @@ live_in_group() {
 	run -0 python3 "$RAW" oversized "$COLLIE_SOCKET"
 	[ "${lines[0]}" = '{"ok":false,"error":"bad request: longer than 65536 bytes"}' ]
 	[ "${lines[-1]}" = EOF ]
+	# The bound is exact: 65536 bytes with the newline pass, one more does not.
+	run -0 python3 "$RAW" sized "$COLLIE_SOCKET" 65536
+	[ "${lines[0]}" = '{"ok":true,"pid":'"$UP_PID"'}' ]
+	run -0 python3 "$RAW" sized "$COLLIE_SOCKET" 65537
+	[ "${lines[0]}" = '{"ok":false,"error":"bad request: longer than 65536 bytes"}' ]
 	run -0 python3 "$RAW" cutshort "$COLLIE_SOCKET"
 	[ "${lines[0]}" = '{"ok":false,"error":"bad request: cut short by the end of input"}' ]
 	[ "${lines[-1]}" = EOF ]
