@@ -14,7 +14,17 @@ sv_setup() {
 }
 
 sv_teardown() {
+	local state
+	# A test that failed left collie up running: SIGTERM, so it stops its
+	# programs too (SIGKILL would orphan them); SIGKILL if it is not done
+	# (a zombie, as our child) within 15 s.
 	if [ -n "${UP_PID:-}" ] && kill -0 "$UP_PID" 2>/dev/null; then
+		kill -TERM "$UP_PID" 2>/dev/null || true
+		for _ in $(seq 300); do
+			state="$(cut -d' ' -f3 "/proc/$UP_PID/stat" 2>/dev/null || echo gone)"
+			[ "$state" = Z ] || [ "$state" = gone ] && break
+			sleep 0.05
+		done
 		kill -KILL "$UP_PID" 2>/dev/null || true
 		wait "$UP_PID" 2>/dev/null || true
 	fi
