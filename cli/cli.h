@@ -8,6 +8,8 @@
 #ifndef COLLIE_CLI_H
 #define COLLIE_CLI_H
 
+#include <stdbool.h>
+
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAILURE 1
 #define CLI_EXIT_USAGE 2
@@ -16,6 +18,13 @@
 
 #ifndef COLLIE_VERSION
 #define COLLIE_VERSION "unknown"
+/* Whether name is one of the commands that talk to a running supervisor. */
+bool cli_is_client_command(const char *name);
+
+/* collie status|start|stop|restart|signal|pid|down: ask a running
+ * supervisor through its control socket (argv[0] is the command). */
+int cli_client(int argc, char **argv);
+
 #endif
 
 /* Print "collie: " and the formatted message on stderr. */
@@ -32,5 +41,12 @@ int cli_check(int argc, char **argv);
 
 /* collie init: run one program as PID 1 (or a subreaper) over it. */
 int cli_init(int argc, char **argv);
+
+/* Whether name is one of the commands that talk to a running supervisor. */
+bool cli_is_client_command(const char *name);
+
+/* collie status|start|stop|restart|signal|pid|down: ask a running
+ * supervisor through its control socket (argv[0] is the command). */
+int cli_client(int argc, char **argv);
 
 #endif

@@ -71,6 +71,8 @@ int main(int argc, char **argv)
 		return cli_init(argc - 1, argv + 1);
 	if (strcmp(cmd, "check") == 0)
 		return cli_check(argc - 1, argv + 1);
+	if (cli_is_client_command(cmd))
+		return cli_client(argc - 1, argv + 1);
 	cli_error("unknown command '%s'; try 'collie help'", cmd);
 	return CLI_EXIT_USAGE;
 }

@@ -104,6 +104,8 @@ static void spawn_proc(struct sv_proc *p);
 
 static void set_state(struct sv_proc *p, enum sv_state to)
 {
+	enum sv_state from;
+
 	if (!(allowed[p->state] & (1u << to))) {
 		fprintf(stderr, "collie: internal error: %s: illegal transition %s -> %s\n",
 			p->cp->name, sv_state_name(p->state), sv_state_name(to));
@@ -112,8 +114,11 @@ static void set_state(struct sv_proc *p, enum sv_state to)
 	if (sv_trace)
 		fprintf(stderr, "collie: %s: %s -> %s\n", p->cp->name, sv_state_name(p->state),
 			sv_state_name(to));
+	from = p->state;
 	p->state = to;
 	p->since = col_now();
+	if (p->sv->hooks.state_changed)
+		p->sv->hooks.state_changed(p->sv, p, from, p->sv->hooks.data);
 }
 
 static bool active(const struct sv_proc *p)
@@ -730,6 +735,7 @@ void sv_info(const struct sv_proc *p, struct sv_info *ret)
 	ret->state = p->state;
 	ret->pid = p->pl.n_members ? p->pl.pgid : 0;
 	ret->since = p->since;
+	ret->started = p->started_at;
 	ret->restarts = p->restarts;
 	ret->has_exit = p->has_exit;
 	ret->last_exit = p->last_exit;
@@ -737,7 +743,9 @@ void sv_info(const struct sv_proc *p, struct sv_info *ret)
 
 int sv_proc_start(struct sv_proc *p)
 {
-	if (active(p) || p->sv->stopping_all)
+	if (p->sv->stopping_all)
+		return -ESHUTDOWN;
+	if (active(p))
 		return -EALREADY;
 	p->fails = 0;
 	disarm(p);
@@ -748,8 +756,34 @@ int sv_proc_start(struct sv_proc *p)
 
 int sv_proc_stop(struct sv_proc *p)
 {
+	if (p->want_start && !active(p)) {
+		p->want_start = false; /* it was waiting for its dependencies */
+		return 0;
+	}
 	if (!active(p) && !(p->state == SV_EXITED && p->timer_for == TIMER_BACKOFF))
 		return -EALREADY;
 	begin_stop(p);
 	return 0;
+}
+
+int sv_proc_signal(struct sv_proc *p, int sig, bool group)
+{
+	if (p->running == 0)
+		return -ESRCH;
+	signal_proc(p, sig, group);
+	return 0;
+}
+
+bool sv_proc_pending(const struct sv_proc *p)
+{
+	return p->want_start;
+}
+
+struct sv_proc *sv_find_pid(struct sv *sv, pid_t pid)
+{
+	for (size_t i = 0; i < sv->n_procs; i++)
+		for (size_t j = 0; j < sv->procs[i].pl.n_members; j++)
+			if (sv->procs[i].pl.members[j].pid == pid)
+				return &sv->procs[i];
+	return NULL;
 }

@@ -44,6 +44,9 @@ struct sv_hooks {
 	void (*all_stopped)(struct sv *sv, void *data);
 	/* A critical=true program went FATAL or exited: code is its status. */
 	void (*critical)(struct sv *sv, const struct sv_proc *p, int code, void *data);
+	/* p went from `from` to its current state. Called from inside the
+	 * supervisor: note what happened, act on it later (no sv_ calls). */
+	void (*state_changed)(struct sv *sv, struct sv_proc *p, enum sv_state from, void *data);
 	void *data;
 };
 
@@ -55,6 +58,7 @@ struct sv_info {
 	enum sv_state state;
 	pid_t pid;	   /* 0 unless STARTING, RUNNING or STOPPING */
 	uint64_t since;	   /* col_now() of the last state change */
+	uint64_t started;  /* col_now() of the last start, 0 if never started */
 	unsigned restarts; /* starts after the first */
 	bool has_exit;	   /* last_exit is valid */
 	struct col_status last_exit;
@@ -94,8 +98,20 @@ struct sv_proc *sv_at(struct sv *sv, size_t i);
 struct sv_proc *sv_find(struct sv *sv, const char *name);
 void sv_info(const struct sv_proc *p, struct sv_info *ret);
 
-/* Start or stop one process. 0, -EALREADY when it is already so, -errno. */
+/* Start or stop one process. 0, -EALREADY when it is already so,
+ * -ESHUTDOWN (start) while everything is being stopped, -errno. */
 int sv_proc_start(struct sv_proc *p);
 int sv_proc_stop(struct sv_proc *p);
+
+/* Send sig to the process's members (group = false: what supervisord's
+ * `signal` does) or to its whole process group, through pidfds. 0, or
+ * -ESRCH when it is not running. */
+int sv_proc_signal(struct sv_proc *p, int sig, bool group);
+
+/* Whether a start was asked for and waits (for its dependencies). */
+bool sv_proc_pending(const struct sv_proc *p);
+
+/* The process whose pipeline has pid as a member (unreaped), or NULL. */
+struct sv_proc *sv_find_pid(struct sv *sv, pid_t pid);
 
 #endif

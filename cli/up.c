@@ -13,6 +13,7 @@
  *   second SIGINT     SIGKILL everything at once
  *   critical program  when it goes FATAL or exits: stop everything, exit
  *                     with its status
+ *   collie down       (control socket, control.c) as SIGTERM
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +27,7 @@
 #include "collie/reap.h"
 #include "cli.h"
 #include "config.h"
+#include "control.h"
 #include "leftovers.h"
 #include "supervisor.h"
 #include "banned.h"
@@ -36,6 +38,7 @@
 struct up_state {
 	struct col_loop *loop;
 	struct sv *sv;
+	struct control *ctl;
 	bool stopping;
 	bool draining; /* every program stopped: ending leftovers */
 	struct leftovers left;
@@ -140,6 +143,25 @@ static int watch_forwarded_signals(struct up_state *u)
 	return col_loop_add_signals(u->loop, &set, on_forward, u);
 }
 
+static void on_state_changed(struct sv *sv, struct sv_proc *p, enum sv_state from, void *data)
+{
+	struct up_state *u = data;
+
+	control_state_changed(u->ctl, p, from);
+}
+
+static void on_down(void *data)
+{
+	struct up_state *u = data;
+
+	if (u->stopping)
+		return;
+	fprintf(stderr, "collie: down: stopping everything\n");
+	u->stopping = true;
+	u->exit_code = 0;
+	sv_stop_all(u->sv);
+}
+
 static void on_orphan(struct col_loop *loop, const struct col_status *st, void *data)
 {
 	struct up_state *u = data;
@@ -155,13 +177,15 @@ static void on_orphan(struct col_loop *loop, const struct col_status *st, void *
 	}
 }
 
-static int run_supervisor(struct cfg *cfg, bool init_mode)
+static int run_supervisor(struct cfg *cfg, const char *socket_path, bool init_mode)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	struct up_state u = { 0 };
 	struct sv_hooks hooks = { .all_stopped = on_all_stopped,
 				  .critical = on_critical,
+				  .state_changed = on_state_changed,
 				  .data = &u };
+	struct control_hooks ctl_hooks = { .down = on_down, .data = &u };
 	int r;
 
 	u.left.pid1 = getpid() == 1;
@@ -183,6 +207,13 @@ static int run_supervisor(struct cfg *cfg, bool init_mode)
 		col_loop_free(u.loop);
 		return CLI_EXIT_FAILURE;
 	}
+	if (control_new(u.loop, u.sv, socket_path, &ctl_hooks, &u.ctl) < 0) {
+		sv_free(u.sv);
+		col_loop_free(u.loop);
+		return CLI_EXIT_FAILURE;
+	}
+	if (sv_trace)
+		fprintf(stderr, "collie: control socket %s\n", socket_path);
 	sv_start_autostart(u.sv);
 	r = col_loop_run(u.loop);
 	if (r < 0) {
@@ -190,6 +221,7 @@ static int run_supervisor(struct cfg *cfg, bool init_mode)
 		r = CLI_EXIT_FAILURE;
 	}
 	sv_free(u.sv);
+	control_free(u.ctl); /* after the programs: `collie down` waits for this EOF */
 	col_loop_free(u.loop);
 	leftovers_release(&u.left);
 	return r;
@@ -197,9 +229,11 @@ static int run_supervisor(struct cfg *cfg, bool init_mode)
 
 static void up_usage(FILE *f)
 {
-	fputs("usage: collie up [-c FILE] [-m NAME=N,...] [-v] [--init]\n"
+	fputs("usage: collie up [-c FILE] [-m NAME=N,...] [-s SOCKET] [-v] [--init]\n"
 	      "  -c, --config FILE      the configuration (default ./collie.ini, else ./Procfile)\n"
 	      "  -m, --formation SPEC   Procfile instance counts: web=3,worker=1 or all=2\n"
+	      "  -s, --socket PATH      the control socket (default $COLLIE_SOCKET, else\n"
+	      "                         /run/collie.sock for root, $XDG_RUNTIME_DIR/collie.sock)\n"
 	      "  -v, --verbose          trace every state change on stderr\n"
 	      "      --init             act as a container's PID 1 even when not PID 1: pass\n"
 	      "                         every other signal on to every program (as PID 1,\n"
@@ -212,6 +246,7 @@ int cli_up(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "formation", required_argument, NULL, 'm' },
+		{ "socket", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "init", no_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
@@ -219,17 +254,21 @@ int cli_up(int argc, char **argv)
 	};
 	struct cfg_load_opts lo = { .port_base = 5000 };
 	struct cfg *cfg = NULL;
-	char *error = NULL;
+	char *error = NULL, socket_path[4096];
+	const char *socket_opt = NULL;
 	bool init_mode = false;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "+c:m:vhi", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:m:s:vhi", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			lo.path = optarg;
 			break;
 		case 'm':
 			lo.formation = optarg;
+			break;
+		case 's':
+			socket_opt = optarg;
 			break;
 		case 'v':
 			sv_trace = true;
@@ -249,6 +288,10 @@ int cli_up(int argc, char **argv)
 		cli_error("up: unexpected argument '%s'", argv[optind]);
 		return CLI_EXIT_USAGE;
 	}
+	if (control_socket_path(socket_opt, socket_path, sizeof(socket_path)) < 0) {
+		cli_error("up: the control socket's path is too long");
+		return CLI_EXIT_USAGE;
+	}
 	if (cfg_load(&lo, &cfg, &error) < 0) {
 		fprintf(stderr, "%s\n", error ? error : "collie: cannot load the configuration");
 		free(error);
@@ -256,7 +299,7 @@ int cli_up(int argc, char **argv)
 	}
 	for (size_t i = 0; i < cfg->n_warnings; i++)
 		fprintf(stderr, "collie: warning: %s\n", cfg->warnings[i].text);
-	r = run_supervisor(cfg, init_mode);
+	r = run_supervisor(cfg, socket_path, init_mode);
 	cfg_free(cfg);
 	return r;
 }

@@ -8,18 +8,17 @@
  * reaping it, which lets a subreaper route each exit to the code that
  * owns the child instead of stealing it with waitpid(-1).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "collie/fd.h"
+#include "collie/proc.h"
 #include "collie/reap.h"
 #include "collie/sig.h"
 #include "banned.h"
@@ -139,55 +138,9 @@ int col_reap_is_subreaper(void)
 	return on ? 1 : 0;
 }
 
-/* Append the pids listed in one /proc/self/task/<tid>/children file. */
-static int list_task_children(const char *tid, pid_t *buf, size_t len, size_t *n)
-{
-	char path[64], data[4096], *p, *end;
-	ssize_t got;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%s/children", tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno; /* the thread just ended */
-	/* A child list longer than the buffer is read in pieces; a pid is
-	 * never split because each read returns whole records. */
-	while ((got = col_fd_read(fd, data, sizeof(data) - 1)) > 0) {
-		data[got] = 0;
-		for (p = data; *p; p = end) {
-			long v = strtol(p, &end, 10);
-
-			if (end == p)
-				break;
-			if (v > 0 && *n < len)
-				buf[*n] = (pid_t)v;
-			if (v > 0)
-				(*n)++;
-		}
-	}
-	col_close(fd);
-	return got < 0 ? (int)got : 0;
-}
-
 int col_reap_children(pid_t *buf, size_t len)
 {
-	DIR *d;
-	struct dirent *de;
-	size_t n = 0;
-	int r = 0;
-
-	if (!buf && len > 0)
-		return -EINVAL;
-	d = opendir("/proc/self/task");
-	if (!d)
-		return -errno;
-	while (r >= 0 && (de = readdir(d)))
-		if (de->d_name[0] != '.')
-			r = list_task_children(de->d_name, buf, len, &n);
-	closedir(d);
-	if (r < 0)
-		return r;
-	return n > INT32_MAX ? INT32_MAX : (int)n;
+	return col_proc_children(0, buf, len);
 }
 
 int col_reap_stopped(int pidfd, int *ret_signo)

@@ -22,7 +22,7 @@ need() {
 	if [ -e "$1" ]; then echo "install: ok   $2"; else echo "install: MISSING $2 ($1)"; fail=1; fi
 }
 need "$root/bin/collie" "collie binary"
-for h in common fd sig reap spawn loop cmdline daemon; do
+for h in common fd sig reap spawn loop cmdline daemon unix proc; do
 	need "$root/include/collie/$h.h" "header collie/$h.h"
 done
 need "$lib/libcollie.a" "static library"

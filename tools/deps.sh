@@ -4,7 +4,7 @@
 # anyone else it prints the exact apt-get line and exits 1.
 set -eu
 
-build_pkgs="meson ninja-build pkg-config libinih-dev"
+build_pkgs="meson ninja-build pkg-config libinih-dev libjansson-dev"
 test_pkgs="libcriterion-dev bats tini dumb-init"
 static_pkgs="musl-tools"
 ci_pkgs="util-linux procps musl-tools"

@@ -10,6 +10,7 @@ H="$COLLIE_TEST_HELPER"
 
 setup() {
 	TMP="$(mktemp -d)"
+	export COLLIE_SOCKET="$TMP/collie.sock" # not the machine's /run/collie.sock
 	mkfifo "$TMP/trace"
 }
 
