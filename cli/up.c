@@ -21,8 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "collie/daemon.h"
 #include "collie/loop.h"
 #include "collie/reap.h"
 #include "cli.h"
@@ -177,6 +179,9 @@ static void on_orphan(struct col_loop *loop, const struct col_status *st, void *
 	}
 }
 
+/* With -d: the daemon's handle, told "ready" once the control socket listens. */
+static struct col_daemon *daemon_handle;
+
 static int run_supervisor(struct cfg *cfg, const char *socket_path, bool init_mode)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
@@ -214,6 +219,8 @@ static int run_supervisor(struct cfg *cfg, const char *socket_path, bool init_mo
 	}
 	if (sv_trace)
 		fprintf(stderr, "collie: control socket %s\n", socket_path);
+	if (daemon_handle)
+		col_daemon_notify_ready(daemon_handle); /* the socket answers from now on */
 	sv_start_autostart(u.sv);
 	r = col_loop_run(u.loop);
 	if (r < 0) {
@@ -227,6 +234,76 @@ static int run_supervisor(struct cfg *cfg, const char *socket_path, bool init_mo
 	return r;
 }
 
+static bool pidfile_dir_ready(const char *pidfile)
+{
+	char dir[4096];
+	const char *slash = strrchr(pidfile, '/');
+
+	if (!slash || slash == pidfile)
+		return true;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - pidfile), pidfile);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		cli_error("up: -d: cannot make %s: %s", dir, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * -d: become a daemon (col_daemon_start: new session, not its leader, stdio
+ * on /dev/null, a locked pidfile), and make the caller return once the
+ * control socket answers (exit 0), or say why the daemon did not start
+ * (exit 1). The daemon keeps the directory `collie up` ran in rather than
+ * "/": relative paths in the configuration (directory=, log files) mean
+ * what they meant when it was checked, as with supervisord's default.
+ */
+static int run_daemon(struct cfg *cfg, const char *socket_path, const char *pidfile, bool init_mode)
+{
+	struct col_daemon_opts o = COL_DAEMON_OPTS_INIT;
+	struct col_daemon d;
+	char cwd[4096], pidpath[4096];
+	size_t n = strlen(socket_path);
+	int r;
+
+	if (!pidfile) {
+		if (n > 5 && strcmp(socket_path + n - 5, ".sock") == 0)
+			n -= 5;
+		snprintf(pidpath, sizeof(pidpath), "%.*s.pid", (int)n, socket_path);
+		pidfile = pidpath;
+	}
+	if (!getcwd(cwd, sizeof(cwd))) {
+		cli_error("up: -d: the current directory: %s", strerror(errno));
+		return CLI_EXIT_FAILURE;
+	}
+	/* The pidfile may live in the socket's directory, which collie makes
+	 * (0700) when it is missing; make it now, with the same mode. */
+	if (!pidfile_dir_ready(pidfile))
+		return CLI_EXIT_FAILURE;
+	o.pidfile = pidfile;
+	o.dir = cwd;
+	r = col_daemon_start(&o, &d);
+	if (r < 0) {
+		cli_error("up: -d: %s", strerror(-r));
+		return CLI_EXIT_FAILURE;
+	}
+	if (r > 0) {
+		r = col_daemon_wait_ready(&d, 60 * COL_USEC_PER_SEC);
+		if (r == -EBUSY)
+			cli_error("up: -d: %s is locked: another collie runs with it", pidfile);
+		else if (r == -ECHILD)
+			cli_error(
+				"up: -d: the supervisor exited before its control socket answered "
+				"(run it without -d to see why)");
+		else if (r < 0)
+			cli_error("up: -d: the supervisor did not start: %s", strerror(-r));
+		return r < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+	}
+	daemon_handle = &d;
+	r = run_supervisor(cfg, socket_path, init_mode);
+	col_daemon_release(&d);
+	return r;
+}
+
 static void up_usage(FILE *f)
 {
 	fputs("usage: collie up [-c FILE] [-m NAME=N,...] [-s SOCKET] [-v] [--init]\n"
@@ -235,6 +312,11 @@ static void up_usage(FILE *f)
 	      "  -s, --socket PATH      the control socket (default $COLLIE_SOCKET, else\n"
 	      "                         /run/collie.sock for root, $XDG_RUNTIME_DIR/collie.sock)\n"
 	      "  -v, --verbose          trace every state change on stderr\n"
+	      "  -d, --daemon           run in the background (new session, / as directory,\n"
+	      "                         stdio on /dev/null, a locked pidfile); return once\n"
+	      "                         the control socket answers\n"
+	      "      --pidfile PATH     with -d: the pidfile (default: the socket's path\n"
+	      "                         with .pid instead of .sock)\n"
 	      "      --init             act as a container's PID 1 even when not PID 1: pass\n"
 	      "                         every other signal on to every program (as PID 1,\n"
 	      "                         always)\n",
@@ -249,6 +331,8 @@ int cli_up(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "init", no_argument, NULL, 'i' },
+		{ "daemon", no_argument, NULL, 'd' },
+		{ "pidfile", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -256,10 +340,11 @@ int cli_up(int argc, char **argv)
 	struct cfg *cfg = NULL;
 	char *error = NULL, socket_path[4096];
 	const char *socket_opt = NULL;
-	bool init_mode = false;
+	bool init_mode = false, daemonize = false;
+	const char *pidfile = NULL;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "+c:m:s:vhi", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:m:s:vhid", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			lo.path = optarg;
@@ -275,6 +360,12 @@ int cli_up(int argc, char **argv)
 			break;
 		case 'i':
 			init_mode = true;
+			break;
+		case 'd':
+			daemonize = true;
+			break;
+		case 'P':
+			pidfile = optarg;
 			break;
 		case 'h':
 			up_usage(stdout);
@@ -299,7 +390,8 @@ int cli_up(int argc, char **argv)
 	}
 	for (size_t i = 0; i < cfg->n_warnings; i++)
 		fprintf(stderr, "collie: warning: %s\n", cfg->warnings[i].text);
-	r = run_supervisor(cfg, socket_path, init_mode);
+	r = daemonize ? run_daemon(cfg, socket_path, pidfile, init_mode)
+		      : run_supervisor(cfg, socket_path, init_mode);
 	cfg_free(cfg);
 	return r;
 }

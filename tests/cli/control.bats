@@ -459,3 +459,30 @@ live_in_group() {
 	[[ "$output" == *"$COLLIE_SOCKET exists and is not a socket: not touching it"* ]]
 	[ -f "$COLLIE_SOCKET" ]
 }
+
+@test "up -d returns once the socket answers; down leaves no process behind" {
+	conf "[program:a]" "command=$H pause" "startsecs=0" \
+		"[program:b]" "command=$H fork-wait pause" "startsecs=0"
+	run -0 collie up -d -c "$TMP/collie.ini"
+	# Returned: the socket answers at once, and the pidfile names the daemon.
+	run -0 collie pid
+	daemon="$output"
+	[ "$(cat "$TMP/run/collie.pid")" = "$daemon" ]
+	[ "$(cut -d' ' -f6 "/proc/$daemon/stat")" != "$daemon" ] # not a session leader
+	[ "$(readlink "/proc/$daemon/fd/0")" = /dev/null ]
+	# Wait (bounded) until both programs run, then note their processes.
+	for _ in $(seq 200); do
+		[ "$(collie status --json | json "sum(p['state'] == 'RUNNING' for p in d)")" = 2 ] && break
+		sleep 0.05
+	done
+	a="$(collie pid a)"
+	b="$(collie pid b)"
+	# A second daemon on the same socket and pidfile is refused.
+	run -1 collie up -d -c "$TMP/collie.ini"
+	run -0 collie down
+	! kill -0 "$daemon" 2>/dev/null
+	! kill -0 "$a" 2>/dev/null
+	! kill -0 "$b" 2>/dev/null
+	[ -z "$(pgrep -g "$b" 2>/dev/null)" ]
+	[ ! -e "$TMP/run/collie.pid" ]
+}
