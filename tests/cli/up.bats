@@ -263,3 +263,20 @@ PY
 	[ "$STATUS" -eq 0 ]
 	[ "$(grep -c '^SIGUSR1$' "$TMP/out")" -eq 2 ]
 }
+
+@test "a supervisord.conf with the sections collie does not implement starts" {
+	conf "[unix_http_server]" "file=/tmp/supervisor.sock" "chmod=0700" \
+		"[supervisord]" "logfile=/tmp/supervisord.log" "nodaemon=true" \
+		"[rpcinterface:supervisor]" \
+		"supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface" \
+		"[supervisorctl]" "serverurl=unix:///tmp/supervisor.sock" \
+		"[eventlistener:crashmail]" "command=/usr/local/bin/crashmail" "events=PROCESS_STATE" \
+		"[program:app]" "command=$H pause" "startsecs=0" "stdout_events_enabled=true"
+	up
+	expect "app: STARTING -> RUNNING"
+	finish
+	[ "$STATUS" -eq 0 ]
+	# One warning for each thing collie ignores, none an error.
+	grep -q "warning: .*unix_http_server" "$TMP/seen"
+	grep -q "warning: .*eventlistener:crashmail" "$TMP/seen"
+}
