@@ -13,6 +13,10 @@
  *   second SIGINT     SIGKILL everything at once
  *   critical program  when it goes FATAL or exits: stop everything, exit
  *                     with its status
+ *   SIGUSR2           reopen every log file (after logrotate renamed them)
+ *
+ * The programs' output is captured (logs.h): to their log files, else to
+ * collie's stdout prefixed with their names.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,6 +31,7 @@
 #include "cli.h"
 #include "config.h"
 #include "leftovers.h"
+#include "logs.h"
 #include "supervisor.h"
 #include "banned.h"
 
@@ -36,6 +41,7 @@
 struct up_state {
 	struct col_loop *loop;
 	struct sv *sv;
+	struct logs *logs;
 	bool stopping;
 	bool draining; /* every program stopped: ending leftovers */
 	struct leftovers left;
@@ -92,6 +98,13 @@ static void on_signal(struct col_source *src, const struct signalfd_siginfo *si,
 	struct up_state *u = data;
 	int sig = (int)si->ssi_signo;
 
+	if (sig == SIGUSR2) {
+		int n = logs_reopen_all(u->logs);
+
+		if (sv_trace)
+			fprintf(stderr, "collie: SIGUSR2: reopened %d log files\n", n);
+		return;
+	}
 	if (sig == SIGHUP) {
 		fprintf(stderr, "collie: SIGHUP: reloading the configuration is not implemented "
 				"yet; nothing changed\n");
@@ -141,8 +154,9 @@ static int check_supported(const struct cfg *cfg)
 
 static int run_supervisor(struct cfg *cfg)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR2 };
 	struct up_state u = { 0 };
+	struct logs_opts lopts = { .foreground = true, .verbose = sv_trace };
 	struct sv_hooks hooks = { .all_stopped = on_all_stopped,
 				  .critical = on_critical,
 				  .data = &u };
@@ -160,11 +174,15 @@ static int run_supervisor(struct cfg *cfg)
 		r = col_loop_reap_orphans(u.loop, on_orphan, &u);
 	if (r >= 0)
 		r = sv_new(u.loop, cfg, &hooks, &u.sv);
+	if (r >= 0)
+		r = logs_new(u.loop, cfg, &lopts, &u.logs);
 	if (r < 0) {
 		cli_error("up: %s", strerror(-r));
+		sv_free(u.sv);
 		col_loop_free(u.loop);
 		return CLI_EXIT_FAILURE;
 	}
+	sv_set_logs(u.sv, u.logs);
 	sv_start_autostart(u.sv);
 	r = col_loop_run(u.loop);
 	if (r < 0) {
@@ -172,6 +190,7 @@ static int run_supervisor(struct cfg *cfg)
 		r = CLI_EXIT_FAILURE;
 	}
 	sv_free(u.sv);
+	logs_free(u.logs);
 	col_loop_free(u.loop);
 	leftovers_release(&u.left);
 	return r;
