@@ -66,6 +66,7 @@ struct sv_proc {
 	bool stop_requested;
 	bool has_exit;
 	struct col_status last_exit;
+	struct logs_proc *log; /* its output's capture, or NULL */
 };
 
 struct sv {
@@ -242,6 +243,8 @@ static void proc_exited(struct sv_proc *p)
 {
 	char what[64];
 
+	if (p->log)
+		logs_proc_exited(p->log); /* its last lines before its exit's trace */
 	col_pipeline_status(&p->pl, &p->last_exit);
 	p->has_exit = true;
 	release_pipeline(p);
@@ -484,6 +487,8 @@ static void spawn_proc(struct sv_proc *p)
 	base_opts(p, &base, rl);
 	ro.base = &base;
 	ro.stdio[0].kind = COL_STDIO_NULL;
+	if (p->log)
+		logs_proc_stdio(p->log, ro.stdio);
 	if (prepare_ready(p, &base, &ro, &ready_fd) < 0) {
 		start_failed(p);
 		return;
@@ -666,6 +671,12 @@ void sv_free(struct sv *sv)
 	}
 	free(sv->procs);
 	free(sv);
+}
+
+void sv_set_logs(struct sv *sv, struct logs *logs)
+{
+	for (size_t i = 0; i < sv->n_procs; i++)
+		sv->procs[i].log = logs ? logs_find(logs, sv->procs[i].cp->name) : NULL;
 }
 
 void sv_start_autostart(struct sv *sv)

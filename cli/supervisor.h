@@ -24,6 +24,7 @@
 #include "collie/loop.h"
 #include "collie/reap.h"
 #include "config.h"
+#include "logs.h"
 
 enum sv_state {
 	SV_STOPPED = 0,
@@ -75,6 +76,10 @@ int sv_new(struct col_loop *loop, const struct cfg *cfg, const struct sv_hooks *
 
 /* Free it; processes still running are SIGKILLed and reaped first. Takes NULL. */
 void sv_free(struct sv *sv);
+
+/* Capture the output of every process through logs (borrowed; NULL:
+ * stdout and stderr are inherited). Call before starting anything. */
+void sv_set_logs(struct sv *sv, struct logs *logs);
 
 /* Start every autostart program: priority order, each once its depends_on
  * are RUNNING. */

@@ -14,6 +14,10 @@
  *   critical program  when it goes FATAL or exits: stop everything, exit
  *                     with its status
  *   collie down       (control socket, control.c) as SIGTERM
+ *   SIGUSR2           reopen every log file (after logrotate renamed them)
+ *
+ * The programs' output is captured (logs.h): to their log files, else to
+ * collie's stdout prefixed with their names.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -31,6 +35,7 @@
 #include "config.h"
 #include "control.h"
 #include "leftovers.h"
+#include "logs.h"
 #include "supervisor.h"
 #include "banned.h"
 
@@ -41,6 +46,7 @@ struct up_state {
 	struct col_loop *loop;
 	struct sv *sv;
 	struct control *ctl;
+	struct logs *logs;
 	bool stopping;
 	bool draining; /* every program stopped: ending leftovers */
 	struct leftovers left;
@@ -97,6 +103,13 @@ static void on_signal(struct col_source *src, const struct signalfd_siginfo *si,
 	struct up_state *u = data;
 	int sig = (int)si->ssi_signo;
 
+	if (sig == SIGUSR2) {
+		int n = logs_reopen_all(u->logs);
+
+		if (sv_trace)
+			fprintf(stderr, "collie: SIGUSR2: reopened %d log files\n", n);
+		return;
+	}
 	if (sig == SIGHUP) {
 		fprintf(stderr, "collie: SIGHUP: reloading the configuration is not implemented "
 				"yet; nothing changed\n");
@@ -184,8 +197,9 @@ static struct col_daemon *daemon_handle;
 
 static int run_supervisor(struct cfg *cfg, const char *socket_path, bool init_mode)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR2 };
 	struct up_state u = { 0 };
+	struct logs_opts lopts = { .foreground = true, .verbose = sv_trace };
 	struct sv_hooks hooks = { .all_stopped = on_all_stopped,
 				  .critical = on_critical,
 				  .state_changed = on_state_changed,
@@ -207,13 +221,17 @@ static int run_supervisor(struct cfg *cfg, const char *socket_path, bool init_mo
 		r = col_loop_reap_orphans(u.loop, on_orphan, &u);
 	if (r >= 0)
 		r = sv_new(u.loop, cfg, &hooks, &u.sv);
+	if (r >= 0)
+		r = logs_new(u.loop, cfg, &lopts, &u.logs);
 	if (r < 0) {
 		cli_error("up: %s", strerror(-r));
+		sv_free(u.sv);
 		col_loop_free(u.loop);
 		return CLI_EXIT_FAILURE;
 	}
 	if (control_new(u.loop, u.sv, socket_path, &ctl_hooks, &u.ctl) < 0) {
 		sv_free(u.sv);
+		logs_free(u.logs);
 		col_loop_free(u.loop);
 		return CLI_EXIT_FAILURE;
 	}
@@ -221,6 +239,7 @@ static int run_supervisor(struct cfg *cfg, const char *socket_path, bool init_mo
 		fprintf(stderr, "collie: control socket %s\n", socket_path);
 	if (daemon_handle)
 		col_daemon_notify_ready(daemon_handle); /* the socket answers from now on */
+	sv_set_logs(u.sv, u.logs);
 	sv_start_autostart(u.sv);
 	r = col_loop_run(u.loop);
 	if (r < 0) {
@@ -229,6 +248,7 @@ static int run_supervisor(struct cfg *cfg, const char *socket_path, bool init_mo
 	}
 	sv_free(u.sv);
 	control_free(u.ctl); /* after the programs: `collie down` waits for this EOF */
+	logs_free(u.logs);
 	col_loop_free(u.loop);
 	leftovers_release(&u.left);
 	return r;

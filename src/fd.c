@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "collie/fd.h"
@@ -50,6 +51,27 @@ int col_fd_set_cloexec(int fd, bool on)
 	if (fcntl(fd, F_SETFD, flags) < 0)
 		return -errno;
 	return 0;
+}
+
+int col_fd_reopen(int fd, int flags)
+{
+	char path[32];
+	int r;
+
+	/* Checked first: the path of a closed fd fails with ENOENT, which
+	 * would read as "no /proc". */
+	if (fcntl(fd, F_GETFD) < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	for (;;) {
+		/* Linux opens an end of an anonymous pipe at once, even
+		 * when nobody holds the other end (fs/pipe.c, fifo_open():
+		 * the wait is for named FIFOs only). */
+		r = open(path, flags | O_CLOEXEC | O_NOCTTY);
+		if (r >= 0 || errno != EINTR)
+			break;
+	}
+	return r >= 0 ? r : -errno;
 }
 
 ssize_t col_fd_read(int fd, void *buf, size_t len)

@@ -92,7 +92,7 @@ live_in_group() {
 @test "status: memory counts every member of the process group" {
 	conf "[program:tree]" "command=$H fork-wait echo-err forked pause" "startsecs=0"
 	up_ready
-	expect "forked"
+	expect_out "forked"
 	[ "$(field tree 'p["memory"]["processes"]')" = 2 ]
 	finish
 }
@@ -194,7 +194,7 @@ live_in_group() {
 	conf "[program:tree]" "command=$H fork-wait echo-err forked pause" "startsecs=0" \
 		"autorestart=false"
 	up_ready
-	expect "forked"
+	expect_out "forked"
 	pgid="$(collie pid tree)"
 	run -0 collie signal TERM tree
 	[ "$output" = "tree: signalled" ]
@@ -205,7 +205,7 @@ live_in_group() {
 	[ "$output" = "collie: tree: not running (EXITED)" ]
 
 	run -0 collie start tree
-	expect "forked"
+	expect_out "forked"
 	pgid="$(collie pid tree)"
 	[ "$(live_in_group "$pgid")" = 2 ]
 	run -0 collie signal --group KILL tree

@@ -44,6 +44,19 @@ up() {
 	exec 7< "$TMP/trace"
 }
 
+# expect_out TEXT - wait until collie's stdout, where the programs' output
+# goes ("NAME | line", cli/logs.c), has a line with TEXT (20 s bound).
+expect_out() {
+	local i
+	for ((i = 0; i < 2000; i++)); do
+		grep -q -- "$1" "$TMP/out" && return 0
+		sleep 0.01
+	done
+	echo "did not see '$1' in collie's stdout:" >&2
+	cat "$TMP/out" >&2
+	return 1
+}
+
 # up_ready [ARGS] - up, and wait until its control socket listens.
 up_ready() {
 	up "$@"

@@ -71,6 +71,19 @@ _expect() {
 	return 1
 }
 
+# expect_out TEXT - wait until collie's stdout, where the programs' output
+# goes ("NAME | line"), has a line with TEXT (20 s bound).
+expect_out() {
+	local i
+	for ((i = 0; i < 2000; i++)); do
+		grep -q -- "$1" "$TMP/out" && return 0
+		sleep 0.01
+	done
+	echo "did not see '$1' in collie's stdout:" >&2
+	cat "$TMP/out" >&2
+	return 1
+}
+
 # finish - SIGTERM collie and wait; STATUS is its exit status. The rest of
 # the trace is then in $TMP/seen too.
 finish() {
@@ -126,11 +139,11 @@ wait_up() {
 
 @test "stop escalates to SIGKILL for the whole group, grandchild included" {
 	conf "[program:stubborn]" \
-		"command=$H ignore TERM fork-wait ignore TERM print-pgid echo-err grandchild-up pause" \
+		"command=$H ignore TERM fork-wait ignore TERM print-pgid echo grandchild-up pause" \
 		"startsecs=0" "stopwaitsecs=1"
 	up
-	expect "grandchild-up"
-	grandchild="$(cut -d' ' -f1 "$TMP/out")"
+	expect_out "grandchild-up"
+	grandchild="$(awk '{ print $3; exit }' "$TMP/out")"
 	finish
 	[ "$STATUS" -eq 0 ]
 	grep -q "still running 1.0 s after the stop signal: SIGKILL" "$TMP/seen"
@@ -139,10 +152,10 @@ wait_up() {
 
 @test "a process that left its group is ended too before collie exits" {
 	conf "[program:escaper]" \
-		"command=$H fork-wait setsid print-pgid echo-err escaped pause" "startsecs=0"
+		"command=$H fork-wait setsid print-pgid echo escaped pause" "startsecs=0"
 	up
-	expect "escaped"
-	escaped="$(cut -d' ' -f1 "$TMP/out")"
+	expect_out "escaped"
+	escaped="$(awk '{ print $3; exit }' "$TMP/out")"
 	finish
 	[ "$STATUS" -eq 0 ]
 	grep -q "sending SIGTERM to leftover process $escaped" "$TMP/seen"
@@ -254,14 +267,14 @@ PY
 		"[program:b]" "command=$H block-signals echo-err b-ready signals 1 exit 0" \
 		"startsecs=0" "autorestart=false"
 	up --init
-	expect_any "a-ready"
-	expect_any "b-ready"
+	expect_out "a-ready"
+	expect_out "b-ready"
 	kill -USR1 "$UP_PID"
 	expect_any "a: RUNNING -> EXITED"
 	expect_any "b: RUNNING -> EXITED"
 	finish
 	[ "$STATUS" -eq 0 ]
-	[ "$(grep -c '^SIGUSR1$' "$TMP/out")" -eq 2 ]
+	[ "$(grep -c 'SIGUSR1$' "$TMP/out")" -eq 2 ]
 }
 
 @test "a supervisord.conf with the sections collie does not implement starts" {

@@ -11,6 +11,12 @@
  *   echo WORD         print WORD and a newline on stdout
  *   echo-err WORD     print WORD and a newline on stderr
  *   lines N           print lines "1".."N" on stdout
+ *   lines-err N       print lines "1".."N" on stderr
+ *   wide-lines N W    print N lines of exactly W bytes on stdout: the
+ *                     number, then 'x' up to W ("1xxxx", "2xxxx", ...)
+ *   long-line N       print one line of N bytes on stdout: "0123456789"
+ *                     repeated, cut at N
+ *   print WORD        print WORD on stdout without a newline
  *   cat               copy stdin to stdout until EOF
  *   wait-eof          read stdin until EOF, discarding it
  *   print-fds         print the open fds, ascending, space separated
@@ -247,6 +253,28 @@ static void print_signals(long n)
 	}
 }
 
+static void wide_lines(long n, long w)
+{
+	char buf[65536];
+
+	if (w < 1 || w >= (long)sizeof(buf)) {
+		errno = EINVAL;
+		die("wide-lines width");
+	}
+	memset(buf, 'x', (size_t)w);
+	buf[w] = '\n';
+	for (long i = 1; i <= n; i++) {
+		int k = snprintf(buf, sizeof(buf), "%ld", i);
+
+		if (k >= w) {
+			errno = EINVAL;
+			die("wide-lines: width too small for the number");
+		}
+		buf[k] = 'x';
+		fwrite(buf, 1, (size_t)w + 1, stdout);
+	}
+}
+
 /* Run one step; returns how many arguments it consumed. */
 static int step(char **argv, int argc)
 {
@@ -274,6 +302,26 @@ static int step(char **argv, int argc)
 		long n = number(a);
 		for (long i = 1; i <= n; i++)
 			printf("%ld\n", i);
+		return 2;
+	} else if (strcmp(s, "lines-err") == 0) {
+		long n = number(a);
+		for (long i = 1; i <= n; i++)
+			fprintf(stderr, "%ld\n", i);
+		return 2;
+	} else if (strcmp(s, "wide-lines") == 0) {
+		wide_lines(number(a), number(argc > 2 ? argv[2] : NULL));
+		return 3;
+	} else if (strcmp(s, "long-line") == 0) {
+		long n = number(a);
+		for (long i = 0; i < n; i++)
+			putchar('0' + (int)(i % 10));
+		putchar('\n');
+		return 2;
+	} else if (strcmp(s, "print") == 0) {
+		if (!a)
+			die("print needs a word");
+		fputs(a, stdout);
+		fflush(stdout);
 		return 2;
 	} else if (strcmp(s, "cat") == 0) {
 		fflush(stdout);
