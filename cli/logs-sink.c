@@ -661,9 +661,25 @@ static bool wait_writable(const struct logs_sink *s, uint64_t until)
 	return poll(&pfd, 1, (int)((until - now + 999) / 1000)) > 0;
 }
 
+/* Count what is still held as lost; the number of the streams' lines. */
+static uint64_t lose_held(struct logs_sink *s)
+{
+	const char *p, *end;
+	uint64_t lost = 0;
+
+	if (!s->buf)
+		return 0;
+	for (p = s->buf + s->head, end = s->buf + s->len;
+	     (p = memchr(p, '\n', (size_t)(end - p))); p++) {
+		lost += s->runs[s->run_head].owner != NULL;
+		pop_run(s, false);
+	}
+	return lost;
+}
+
 void logs__sink_finish(struct logs_sink *s, uint64_t until)
 {
-	uint64_t lost = 0;
+	uint64_t lost;
 
 	for (;;) {
 		col_source_free(s->writable);
@@ -677,11 +693,7 @@ void logs__sink_finish(struct logs_sink *s, uint64_t until)
 	}
 	col_source_free(s->writable);
 	s->writable = NULL;
-	for (const char *p = s->buf + s->head, *end = s->buf + s->len;
-	     (p = memchr(p, '\n', (size_t)(end - p))); p++) {
-		lost += s->runs[s->run_head].owner != NULL;
-		pop_run(s, false);
-	}
+	lost = lose_held(s);
 	if (lost)
 		say(s, "%llu lines could not be written before exit (%s)", (unsigned long long)lost,
 		    strerror(s->error ? s->error : EAGAIN));
