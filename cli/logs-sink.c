@@ -71,6 +71,12 @@ say(const struct logs_sink *s, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* Why a destination takes no more, for people. */
+static const char *reason(int err)
+{
+	return err == EAGAIN ? "it does not drain (its reader is slow or stopped)" : strerror(err);
+}
+
 static int connect_unix(const char *path, int type)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -434,7 +440,7 @@ static bool note_gap(struct logs_sink *s)
 	struct timespec now;
 	struct logs_line l = { .text = text, .when = &now };
 	int n = snprintf(text, sizeof(text), "[collie] %llu lines dropped: %s",
-			 (unsigned long long)s->gap, strerror(s->gap_error));
+			 (unsigned long long)s->gap, reason(s->gap_error));
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	l.len = n < 0 ? 0 : (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1;
@@ -450,7 +456,7 @@ static void drop(struct logs_sink *s, struct logs_stream *owner)
 
 	if (s->gap++ == 0)
 		say(s, "%d KiB held and it still cannot be written (%s): dropping lines, counted",
-		    LOGS_HOLD_MAX / 1024, strerror(why));
+		    LOGS_HOLD_MAX / 1024, reason(why));
 	s->gap_error = why;
 	s->dropped++;
 	if (owner)
@@ -669,8 +675,8 @@ static uint64_t lose_held(struct logs_sink *s)
 
 	if (!s->buf)
 		return 0;
-	for (p = s->buf + s->head, end = s->buf + s->len;
-	     (p = memchr(p, '\n', (size_t)(end - p))); p++) {
+	for (p = s->buf + s->head, end = s->buf + s->len; (p = memchr(p, '\n', (size_t)(end - p)));
+	     p++) {
 		lost += s->runs[s->run_head].owner != NULL;
 		pop_run(s, false);
 	}
@@ -696,7 +702,7 @@ void logs__sink_finish(struct logs_sink *s, uint64_t until)
 	lost = lose_held(s);
 	if (lost)
 		say(s, "%llu lines could not be written before exit (%s)", (unsigned long long)lost,
-		    strerror(s->error ? s->error : EAGAIN));
+		    reason(s->error ? s->error : EAGAIN));
 	release_buffers(s);
 }
 
