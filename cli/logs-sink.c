@@ -166,13 +166,18 @@ static void failed(struct logs_sink *s, int err, const char *what)
 	 * restarted syslogd): reconnect on retry. A file keeps its fd. */
 	if (s->kind != SINK_FILE && !s->own)
 		s->fd = col_close(s->fd);
+	if (s->own && s->fd < 0) { /* collie's own closed stdout never comes back */
+		if (!s->error)
+			say(s, "cannot %s: %s; its lines are dropped, counted", what,
+			    strerror(err));
+		s->error = err;
+		return;
+	}
 	if (!s->error)
 		say(s, "cannot %s: %s; holding its lines (up to %d KiB) and retrying every second",
 		    what, strerror(err), LOGS_HOLD_MAX / 1024);
 	s->error = err;
-	/* collie's own closed stdout never comes back */
-	if (!(s->own && s->fd < 0))
-		arm_retry(s->logs);
+	arm_retry(s->logs);
 }
 
 static struct logs_sink *new_sink(struct logs *logs, enum sink_kind kind, const char *path)
@@ -347,7 +352,7 @@ static char *reserve(struct logs_sink *s, struct logs_stream *owner, size_t need
 {
 	char *d;
 
-	if (s->len - s->head + need > LOGS_HOLD_MAX)
+	if (s->len - s->head + need > LOGS_HOLD_MAX || (s->own && s->fd < 0))
 		return NULL;
 	if (s->cap - s->len < need && s->head > 0) {
 		memmove(s->buf, s->buf + s->head, s->len - s->head);
@@ -454,7 +459,7 @@ static void drop(struct logs_sink *s, struct logs_stream *owner)
 {
 	int why = s->error ? s->error : s->blocked ? EAGAIN : ENOMEM;
 
-	if (s->gap++ == 0)
+	if (s->gap++ == 0 && s->head < s->len)
 		say(s, "%d KiB held and it still cannot be written (%s): dropping lines, counted",
 		    LOGS_HOLD_MAX / 1024, reason(why));
 	s->gap_error = why;
