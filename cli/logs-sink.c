@@ -71,6 +71,12 @@ say(const struct logs_sink *s, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* Why a destination takes no more, for people. */
+static const char *reason(int err)
+{
+	return err == EAGAIN ? "it does not drain (its reader is slow or stopped)" : strerror(err);
+}
+
 static int connect_unix(const char *path, int type)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -160,13 +166,18 @@ static void failed(struct logs_sink *s, int err, const char *what)
 	 * restarted syslogd): reconnect on retry. A file keeps its fd. */
 	if (s->kind != SINK_FILE && !s->own)
 		s->fd = col_close(s->fd);
+	if (s->own && s->fd < 0) { /* collie's own closed stdout never comes back */
+		if (!s->error)
+			say(s, "cannot %s: %s; its lines are dropped, counted", what,
+			    strerror(err));
+		s->error = err;
+		return;
+	}
 	if (!s->error)
 		say(s, "cannot %s: %s; holding its lines (up to %d KiB) and retrying every second",
 		    what, strerror(err), LOGS_HOLD_MAX / 1024);
 	s->error = err;
-	/* collie's own closed stdout never comes back */
-	if (!(s->own && s->fd < 0))
-		arm_retry(s->logs);
+	arm_retry(s->logs);
 }
 
 static struct logs_sink *new_sink(struct logs *logs, enum sink_kind kind, const char *path)
@@ -341,7 +352,7 @@ static char *reserve(struct logs_sink *s, struct logs_stream *owner, size_t need
 {
 	char *d;
 
-	if (s->len - s->head + need > LOGS_HOLD_MAX)
+	if (s->len - s->head + need > LOGS_HOLD_MAX || (s->own && s->fd < 0))
 		return NULL;
 	if (s->cap - s->len < need && s->head > 0) {
 		memmove(s->buf, s->buf + s->head, s->len - s->head);
@@ -434,7 +445,7 @@ static bool note_gap(struct logs_sink *s)
 	struct timespec now;
 	struct logs_line l = { .text = text, .when = &now };
 	int n = snprintf(text, sizeof(text), "[collie] %llu lines dropped: %s",
-			 (unsigned long long)s->gap, strerror(s->gap_error));
+			 (unsigned long long)s->gap, reason(s->gap_error));
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	l.len = n < 0 ? 0 : (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1;
@@ -448,9 +459,9 @@ static void drop(struct logs_sink *s, struct logs_stream *owner)
 {
 	int why = s->error ? s->error : s->blocked ? EAGAIN : ENOMEM;
 
-	if (s->gap++ == 0)
+	if (s->gap++ == 0 && s->head < s->len)
 		say(s, "%d KiB held and it still cannot be written (%s): dropping lines, counted",
-		    LOGS_HOLD_MAX / 1024, strerror(why));
+		    LOGS_HOLD_MAX / 1024, reason(why));
 	s->gap_error = why;
 	s->dropped++;
 	if (owner)
@@ -669,8 +680,8 @@ static uint64_t lose_held(struct logs_sink *s)
 
 	if (!s->buf)
 		return 0;
-	for (p = s->buf + s->head, end = s->buf + s->len;
-	     (p = memchr(p, '\n', (size_t)(end - p))); p++) {
+	for (p = s->buf + s->head, end = s->buf + s->len; (p = memchr(p, '\n', (size_t)(end - p)));
+	     p++) {
 		lost += s->runs[s->run_head].owner != NULL;
 		pop_run(s, false);
 	}
@@ -696,7 +707,7 @@ void logs__sink_finish(struct logs_sink *s, uint64_t until)
 	lost = lose_held(s);
 	if (lost)
 		say(s, "%llu lines could not be written before exit (%s)", (unsigned long long)lost,
-		    strerror(s->error ? s->error : EAGAIN));
+		    reason(s->error ? s->error : EAGAIN));
 	release_buffers(s);
 }
 

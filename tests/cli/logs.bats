@@ -187,6 +187,22 @@ in_order() {
 	grep -qx "a      | to-err" "$TMP/seen"
 }
 
+@test "a FIFO as log file: written as a stream, prefixed, never seeked" {
+	mkfifo "$TMP/fifo"
+	timeout 20 cat "$TMP/fifo" > "$TMP/got" &
+	READER=$!
+	conf "[program:f]" "command=$H echo one echo two" "startsecs=0" "autorestart=false" \
+		"stdout_logfile=$TMP/fifo"
+	up
+	expect "f: RUNNING -> EXITED"
+	finish
+	[ "$STATUS" -eq 0 ]
+	wait "$READER" # EOF: collie closed it at exit
+	# (were collie first to the FIFO, it would retry the open a second
+	# later, holding the lines)
+	[ "$(cat "$TMP/got")" = $'f | one\nf | two' ]
+}
+
 @test "a line longer than 16 KiB is cut into marked pieces; 16 KiB exactly is not" {
 	conf "[program:long]" "command=$H long-line 40000 long-line 16384" "startsecs=0" \
 		"autorestart=false" "stdout_logfile=$TMP/long.log"
