@@ -100,10 +100,14 @@ start_leaver() {
 	mkfifo "$TMP/in"
 	exec 8<> "$TMP/in"
 	INIT_STDIN="$TMP/in" start_init fork-wait-eof close-stdin setsid "$@" echo left pause
+	# The child prints the fork's pid, the fork prints "left": two writers,
+	# so either line may come first.
 	read_line
-	leftover="$LINE"
+	first="$LINE"
 	read_line
-	[ "$LINE" = left ]
+	if [ "$first" = left ]; then leftover="$LINE"; else leftover="$first"; first="$LINE"; fi
+	[ "$first" = left ]
+	[[ "$leftover" =~ ^[0-9]+$ ]]
 	exec 8>&- # the child exits now
 }
 
