@@ -1,7 +1,6 @@
 # init-scenarios.bash - the behaviours of a container init, written once and
-# run against collie init (init.bats), collie init as a real PID 1
-# (init-pid1.bats) and, in comparison mode, tini and dumb-init
-# (init-compat.bats). Each scenario takes the init command line in the
+# run against collie init (init.bats, as a subreaper and as a real PID 1)
+# and, in comparison mode, tini and dumb-init (init-compat.bats). Each scenario takes the init command line in the
 # array INIT, e.g. INIT=("$COLLIE" init --) or INIT=(tini -s -g --).
 #
 # Synchronisation is by events only: the scripted child writes a line to a
@@ -67,13 +66,17 @@ scenario_exit_code() { # CODE STEPS...
 	[ "$STATUS" -eq "$want" ]
 }
 
-scenario_signal_reaches_child() { # SIG
-	start_init block-signals echo ready signals 1
+# With STEPS (e.g. fork-wait), the child runs them first: with fork-wait
+# it is a fork in the child's process group that has to get the signal.
+scenario_signal_reaches_child() { # SIG [STEPS...]
+	local sig="$1"
+	shift
+	start_init "$@" block-signals echo ready signals 1
 	read_line
 	[ "$LINE" = ready ]
-	kill -s "$1" "$(init_pid)"
+	kill -s "$sig" "$(init_pid)"
 	read_line
-	[ "$LINE" = "SIG$1" ]
+	[ "$LINE" = "SIG$sig" ]
 	wait_init
 	[ "$STATUS" -eq 0 ]
 }
@@ -98,6 +101,28 @@ scenario_orphans_are_reaped() { # N
 	wait_init
 	[ "$zombies" -eq 0 ]
 	[ "$STATUS" -eq 0 ]
+}
+
+# start_leaver STEPS... - the child forks a process that runs STEPS (which
+# print "left" once it is ready) and is left behind: the child exits as
+# soon as this returns (the test closes its stdin). Sets leftover to the
+# pid of what is left behind.
+start_leaver() {
+	mkfifo "$TMP/in"
+	exec 8<> "$TMP/in"
+	INIT_STDIN="$TMP/in" start_init fork-wait-eof close-stdin "$@"
+	read_line
+	leftover="$LINE"
+	read_line
+	[ "$LINE" = left ]
+	exec 8>&- # the child exits now
+}
+
+need_pidns() {
+	[ "$(id -u)" = 0 ] || skip "a new PID namespace needs root here"
+	unshare --pid --fork --mount-proc true 2>/dev/null ||
+		skip "unshare --pid --fork --mount-proc is not available"
+	AS_PID1=1
 }
 
 # Zombies whose parent is pid, from /proc/*/stat (field 3 state, 4 ppid).
