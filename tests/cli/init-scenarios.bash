@@ -12,11 +12,11 @@ H="$COLLIE_TEST_HELPER"
 
 init_setup() {
 	TMP="$(mktemp -d)"
-	mkfifo "$TMP/out"
+	mkfifo "$TMP/out" "$TMP/in"
 }
 
 init_teardown() {
-	exec 7<&- 2>/dev/null || true
+	exec 7<&- 8>&- 2>/dev/null || true
 	rm -rf "$TMP"
 }
 
@@ -34,6 +34,13 @@ start_init() {
 	fi
 	WRAPPER_PID=$!
 	exec 7< "$TMP/out"
+}
+
+# start_init_stdin ARGS... - start_init with stdin from a fifo the test
+# holds open as fd 8: closing it (exec 8>&-) is the child's EOF.
+start_init_stdin() {
+	exec 8<> "$TMP/in" # opens without blocking
+	INIT_STDIN="$TMP/in" start_init "$@"
 }
 
 # init_pid - the pid to signal: the init itself, also inside a namespace,
@@ -87,9 +94,7 @@ scenario_signal_reaches_child() { # SIG [STEPS...]
 # is left, bounded at 10 s (no reporting of reaps is common to all inits).
 scenario_orphans_are_reaped() { # N
 	local zombies=-1 deadline=$((SECONDS + 10)) pid
-	mkfifo "$TMP/in"
-	exec 8<> "$TMP/in" # open without blocking; closing it is the EOF
-	INIT_STDIN="$TMP/in" start_init orphans "$1" echo spawned wait-eof
+	start_init_stdin orphans "$1" echo spawned wait-eof
 	read_line
 	[ "$LINE" = spawned ]
 	pid="$(init_pid)"
@@ -106,15 +111,21 @@ scenario_orphans_are_reaped() { # N
 # start_leaver STEPS... - the child forks a process that runs STEPS (which
 # print "left" once it is ready) and is left behind: the child exits as
 # soon as this returns (the test closes its stdin). Sets leftover to the
-# pid of what is left behind.
+# pid of what is left behind. The child prints that pid and the fork its
+# "left" in either order, as they are scheduled.
 start_leaver() {
-	mkfifo "$TMP/in"
-	exec 8<> "$TMP/in"
-	INIT_STDIN="$TMP/in" start_init fork-wait-eof close-stdin "$@"
+	local first
+	start_init_stdin fork-wait-eof close-stdin "$@"
 	read_line
-	leftover="$LINE"
+	first="$LINE"
 	read_line
-	[ "$LINE" = left ]
+	if [ "$first" = left ]; then
+		leftover="$LINE"
+	else
+		[ "$LINE" = left ]
+		leftover="$first"
+	fi
+	[ -n "$leftover" ]
 	exec 8>&- # the child exits now
 }
 
