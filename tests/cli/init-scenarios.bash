@@ -136,6 +136,33 @@ need_pidns() {
 	AS_PID1=1
 }
 
+# proc_status PID FIELD - the first word of FIELD in /proc/PID/status.
+proc_status() {
+	local line
+	line="$(grep "^$2:" "/proc/$1/status")"
+	line="${line#*:}"
+	read -r line _ <<< "$line"
+	echo "$line"
+}
+
+# until_within SECONDS COMMAND... - run COMMAND until it succeeds, failing
+# after SECONDS: for what shows only in /proc.
+until_within() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$deadline" ]
+	done
+}
+
+is_state() { # PID STATE
+	[ "$(proc_status "$1" State 2> /dev/null)" = "$2" ]
+}
+
+has_exited() { # PID: gone, or a zombie (bash reaps its jobs by itself)
+	! kill -0 "$1" 2> /dev/null || is_state "$1" Z
+}
+
 # Zombies whose parent is pid, from /proc/*/stat (field 3 state, 4 ppid).
 zombies_of() {
 	local n=0 f rest state ppid
