@@ -19,7 +19,11 @@ setup() {
 
 teardown() {
 	exec 7<&- 8>&- 2> /dev/null || true
-	# timeout passes SIGTERM on to script, which ends the session.
+	# timeout passes SIGTERM on to script, which ends the session. A
+	# collie left in the background with a stopped child outlives it.
+	if [ -n "${collie:-}" ]; then
+		kill -KILL "$collie" 2> /dev/null || true
+	fi
 	if [ -n "${TTY_PID:-}" ]; then
 		kill -TERM "$TTY_PID" 2> /dev/null || true
 		wait "$TTY_PID" 2> /dev/null || true
@@ -207,6 +211,7 @@ stop_and_fg() {
 	outer_shell
 	send "$COLLIE init -- $READER &\\n"
 	expect_line '*READER-[0-9]*' # after the prompt
+	collie="${LINE##*READER-}"
 	fg_reads
 }
 
@@ -215,7 +220,8 @@ stop_and_fg() {
 	outer_shell
 	send "$COLLIE init -- $READER\\n"
 	expect_line 'READER-[0-9]*'
-	kill -TSTP "${LINE#READER-}"
+	collie="${LINE#READER-}"
+	kill -TSTP "$collie"
 	expect_line '\[1\]+ *Stopped *'
 	fg_reads
 }
