@@ -1,7 +1,6 @@
 # init-scenarios.bash - the behaviours of a container init, written once and
-# run against collie init (init.bats), collie init as a real PID 1
-# (init-pid1.bats) and, in comparison mode, tini and dumb-init
-# (init-compat.bats). Each scenario takes the init command line in the
+# run against collie init (init.bats, as a subreaper and as a real PID 1)
+# and, in comparison mode, tini and dumb-init (init-compat.bats). Each scenario takes the init command line in the
 # array INIT, e.g. INIT=("$COLLIE" init --) or INIT=(tini -s -g --).
 #
 # Synchronisation is by events only: the scripted child writes a line to a
@@ -13,11 +12,11 @@ H="$COLLIE_TEST_HELPER"
 
 init_setup() {
 	TMP="$(mktemp -d)"
-	mkfifo "$TMP/out"
+	mkfifo "$TMP/out" "$TMP/in"
 }
 
 init_teardown() {
-	exec 7<&- 2>/dev/null || true
+	exec 7<&- 8>&- 2>/dev/null || true
 	rm -rf "$TMP"
 }
 
@@ -35,6 +34,13 @@ start_init() {
 	fi
 	WRAPPER_PID=$!
 	exec 7< "$TMP/out"
+}
+
+# start_init_stdin ARGS... - start_init with stdin from a fifo the test
+# holds open as fd 8: closing it (exec 8>&-) is the child's EOF.
+start_init_stdin() {
+	exec 8<> "$TMP/in" # opens without blocking
+	INIT_STDIN="$TMP/in" start_init "$@"
 }
 
 # init_pid - the pid to signal: the init itself, also inside a namespace,
@@ -67,13 +73,17 @@ scenario_exit_code() { # CODE STEPS...
 	[ "$STATUS" -eq "$want" ]
 }
 
-scenario_signal_reaches_child() { # SIG
-	start_init block-signals echo ready signals 1
+# With STEPS (e.g. fork-wait), the child runs them first: with fork-wait
+# it is a fork in the child's process group that has to get the signal.
+scenario_signal_reaches_child() { # SIG [STEPS...]
+	local sig="$1"
+	shift
+	start_init "$@" block-signals echo ready signals 1
 	read_line
 	[ "$LINE" = ready ]
-	kill -s "$1" "$(init_pid)"
+	kill -s "$sig" "$(init_pid)"
 	read_line
-	[ "$LINE" = "SIG$1" ]
+	[ "$LINE" = "SIG$sig" ]
 	wait_init
 	[ "$STATUS" -eq 0 ]
 }
@@ -84,9 +94,7 @@ scenario_signal_reaches_child() { # SIG
 # is left, bounded at 10 s (no reporting of reaps is common to all inits).
 scenario_orphans_are_reaped() { # N
 	local zombies=-1 deadline=$((SECONDS + 10)) pid
-	mkfifo "$TMP/in"
-	exec 8<> "$TMP/in" # open without blocking; closing it is the EOF
-	INIT_STDIN="$TMP/in" start_init orphans "$1" echo spawned wait-eof
+	start_init_stdin orphans "$1" echo spawned wait-eof
 	read_line
 	[ "$LINE" = spawned ]
 	pid="$(init_pid)"
@@ -98,6 +106,61 @@ scenario_orphans_are_reaped() { # N
 	wait_init
 	[ "$zombies" -eq 0 ]
 	[ "$STATUS" -eq 0 ]
+}
+
+# start_leaver STEPS... - the child forks a process that runs STEPS (which
+# print "left" once it is ready) and is left behind: the child exits as
+# soon as this returns (the test closes its stdin). Sets leftover to the
+# pid of what is left behind. The child prints that pid and the fork its
+# "left" in either order, as they are scheduled.
+start_leaver() {
+	local first
+	start_init_stdin fork-wait-eof close-stdin "$@"
+	read_line
+	first="$LINE"
+	read_line
+	if [ "$first" = left ]; then
+		leftover="$LINE"
+	else
+		[ "$LINE" = left ]
+		leftover="$first"
+	fi
+	[ -n "$leftover" ]
+	exec 8>&- # the child exits now
+}
+
+need_pidns() {
+	[ "$(id -u)" = 0 ] || skip "a new PID namespace needs root here"
+	unshare --pid --fork --mount-proc true 2>/dev/null ||
+		skip "unshare --pid --fork --mount-proc is not available"
+	AS_PID1=1
+}
+
+# proc_status PID FIELD - the first word of FIELD in /proc/PID/status.
+proc_status() {
+	local line
+	line="$(grep "^$2:" "/proc/$1/status")"
+	line="${line#*:}"
+	read -r line _ <<< "$line"
+	echo "$line"
+}
+
+# until_within SECONDS COMMAND... - run COMMAND until it succeeds, failing
+# after SECONDS: for what shows only in /proc.
+until_within() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$deadline" ]
+	done
+}
+
+is_state() { # PID STATE
+	[ "$(proc_status "$1" State 2> /dev/null)" = "$2" ]
+}
+
+has_exited() { # PID: gone, or a zombie (bash reaps its jobs by itself)
+	! kill -0 "$1" 2> /dev/null || is_state "$1" Z
 }
 
 # Zombies whose parent is pid, from /proc/*/stat (field 3 state, 4 ppid).

@@ -15,13 +15,6 @@ teardown() {
 	init_teardown
 }
 
-need_pidns() {
-	[ "$(id -u)" = 0 ] || skip "a new PID namespace needs root here"
-	unshare --pid --fork --mount-proc true 2>/dev/null ||
-		skip "unshare --pid --fork --mount-proc is not available"
-	AS_PID1=1
-}
-
 @test "exit codes propagate: 0, 3, 128+SIGKILL" {
 	scenario_exit_code 0 exit 0
 	scenario_exit_code 3 exit 3
@@ -74,14 +67,7 @@ need_pidns() {
 @test "signals go to the whole group by default, to the child alone with -c" {
 	# The child forks; the fork (same group) reports what it gets. SIGWINCH
 	# is harmless to the child itself (its default action is to ignore).
-	start_init fork-wait block-signals echo ready signals 1
-	read_line
-	[ "$LINE" = ready ]
-	kill -WINCH "$WRAPPER_PID"
-	read_line
-	[ "$LINE" = SIGWINCH ]
-	wait_init
-	[ "$STATUS" -eq 0 ]
+	scenario_signal_reaches_child WINCH fork-wait
 
 	# With -c only the direct child (blocked in waitpid, default action)
 	# gets it: SIGUSR2 kills it, and the fork is cleaned up after it.
@@ -94,26 +80,9 @@ need_pidns() {
 	[ "$STATUS" -eq $((128 + 12)) ]
 }
 
-# The child forks a process that leaves the group (setsid), then the child
-# exits when the test closes its stdin. STEPS are what the fork does.
-start_leaver() {
-	mkfifo "$TMP/in"
-	exec 8<> "$TMP/in"
-	INIT_STDIN="$TMP/in" start_init fork-wait-eof close-stdin setsid "$@" echo left pause
-	# The child prints the fork's pid, the fork prints "left": two writers,
-	# so either line may come first.
-	read_line
-	first="$LINE"
-	read_line
-	if [ "$first" = left ]; then leftover="$LINE"; else leftover="$first"; first="$LINE"; fi
-	[ "$first" = left ]
-	[[ "$leftover" =~ ^[0-9]+$ ]]
-	exec 8>&- # the child exits now
-}
-
 @test "what the child leaves behind gets SIGTERM, then SIGKILL after the grace period" {
 	INIT=("$COLLIE" init -v -t 1 --)
-	start_leaver ignore TERM 2> "$TMP/err"
+	start_leaver setsid ignore TERM echo left pause 2> "$TMP/err"
 	wait_init
 	[ "$STATUS" -eq 0 ]
 	grep -q "sending SIGTERM to leftover process $leftover" "$TMP/err"
@@ -124,20 +93,10 @@ start_leaver() {
 
 @test "a leftover that obeys SIGTERM ends collie without waiting for the grace period" {
 	INIT=("$COLLIE" init -t 3600 --)
-	start_leaver
+	start_leaver setsid echo left pause
 	wait_init # would take an hour if collie waited for the grace period
 	[ "$STATUS" -eq 0 ]
 	! kill -0 "$leftover" 2>/dev/null
-}
-
-@test "as PID 1: leftovers get SIGTERM from kill(-1), then SIGKILL" {
-	need_pidns
-	INIT=("$COLLIE" init -v -t 1 --)
-	start_leaver ignore TERM 2> "$TMP/err"
-	wait_init
-	[ "$STATUS" -eq 0 ]
-	grep -q "sending SIGTERM to every leftover process" "$TMP/err"
-	grep -q "grace period over" "$TMP/err"
 }
 
 @test "a missing program exits 127, bad usage 2" {

@@ -45,6 +45,11 @@
  *                     forks N grandchildren and exits without waiting;
  *                     wait for that child only (the grandchildren are left
  *                     to whoever reaps orphans), then go on
+ *   orphan            make one long-lived orphan: fork a child that forks
+ *                     a grandchild and exits; wait for that child (so the
+ *                     grandchild has been re-parented to whoever reaps
+ *                     orphans), print the grandchild's pid and go on. The
+ *                     grandchild waits for EOF on stdin and exits 0
  *   setsid            start a new session (leave the process group)
  *   block-signals     block every catchable signal (so a test can say
  *                     "ready" before it sends any)
@@ -231,6 +236,44 @@ static void make_orphans(long n)
 	}
 }
 
+static void make_orphan(void)
+{
+	pid_t pid, grandchild = 0;
+	int p[2], st;
+
+	fflush(stdout);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		die("pipe2");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		grandchild = fork();
+		if (grandchild == 0) {
+			close(p[1]);
+			copy_stdin(-1);
+			_exit(0);
+		}
+		/* The child tells its pid through the pipe, the parent prints
+		 * it once the child is reaped: the grandchild is an orphan. */
+		if (grandchild < 0 || col_fd_write_all(p[1], &grandchild, sizeof(grandchild)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	if (col_fd_read(p[0], &grandchild, sizeof(grandchild)) != sizeof(grandchild))
+		grandchild = 0;
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid");
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || grandchild <= 0) {
+		errno = EAGAIN;
+		die("orphan");
+	}
+	printf("%d\n", (int)grandchild);
+}
+
 static void print_signals(long n)
 {
 	sigset_t all;
@@ -328,6 +371,8 @@ static int step(char **argv, int argc)
 		copy_stdin(1);
 	} else if (strcmp(s, "wait-eof") == 0) {
 		copy_stdin(-1);
+	} else if (strcmp(s, "orphan") == 0) {
+		make_orphan();
 	} else if (strcmp(s, "orphans") == 0) {
 		make_orphans(number(a));
 		return 2;
