@@ -9,69 +9,18 @@
 
 bats_require_minimum_version 1.5.0
 
+load supervise
+
 H="$COLLIE_TEST_HELPER"
 
 setup() {
-	TMP="$(mktemp -d)"
-	mkfifo "$TMP/trace"
+	sv_setup
+	EXPECT_SECONDS=60 # 100,000-line tests on a loaded 2-core machine
 }
 
 teardown() {
 	[ -z "${TTY_COLLIE:-}" ] || kill -KILL "$TTY_COLLIE" 2>/dev/null || true
-	if [ -n "${UP_PID:-}" ] && kill -0 "$UP_PID" 2>/dev/null; then
-		kill -KILL "$UP_PID" 2>/dev/null || true
-		wait "$UP_PID" 2>/dev/null || true
-	fi
-	exec 7<&- 2>/dev/null || true
-	rm -rf "$TMP"
-}
-
-conf() {
-	printf '%s\n' "$@" > "$TMP/collie.ini"
-}
-
-# up [ARGS] - start collie up -v on $TMP/collie.ini; trace into fd 7,
-# collie's stdout into $TMP/out. $UP_PREFIX (an array) runs in front.
-up() {
-	"${UP_PREFIX[@]}" "$COLLIE" up -v -c "$TMP/collie.ini" "$@" 2> "$TMP/trace" > "$TMP/out" 7<&- &
-	UP_PID=$!
-	exec 7< "$TMP/trace"
-}
-
-# expect TEXT - read trace lines until one contains TEXT (60 s bound).
-expect() {
-	local line
-	while read -r -t 60 line <&7; do
-		echo "$line" >> "$TMP/seen"
-		[[ "$line" == *"$1"* ]] && return 0
-	done
-	echo "did not see '$1'; saw:" >&2
-	cat "$TMP/seen" >&2 || true
-	return 1
-}
-
-# wait_line FILE TEXT - wait until FILE has a line with TEXT (20 s bound).
-wait_line() {
-	local i
-	for ((i = 0; i < 2000; i++)); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.01
-	done
-	echo "no '$2' in $1" >&2
-	return 1
-}
-
-# finish - SIGTERM collie, wait; STATUS, and the whole trace in $TMP/seen.
-finish() {
-	kill -TERM "$UP_PID"
-	wait_up
-}
-
-wait_up() {
-	STATUS=0
-	wait "$UP_PID" || STATUS=$?
-	UP_PID=
-	cat <&7 >> "$TMP/seen"
+	sv_teardown
 }
 
 # in_order FILE COUNT WIDTH - FILE is exactly lines 1..COUNT of wide-lines.

@@ -37,24 +37,31 @@ conf() {
 	printf '%s\n' "$@" > "$TMP/collie.ini"
 }
 
-# up [ARGS] - start collie up on $TMP/collie.ini, trace into fd 7.
+# up [ARGS] - start collie up on $TMP/collie.ini, trace into fd 7,
+# collie's stdout (the programs' output) into $TMP/out. $UP_PREFIX (an
+# array) runs in front of collie.
 up() {
-	"$COLLIE" up -v -c "$TMP/collie.ini" "$@" 2> "$TMP/trace" > "$TMP/out" 7<&- &
+	"${UP_PREFIX[@]}" "$COLLIE" up -v -c "$TMP/collie.ini" "$@" 2> "$TMP/trace" > "$TMP/out" 7<&- &
 	UP_PID=$!
 	exec 7< "$TMP/trace"
 }
 
-# expect_out TEXT - wait until collie's stdout, where the programs' output
-# goes ("NAME | line", cli/logs.c), has a line with TEXT (20 s bound).
-expect_out() {
+# wait_line FILE TEXT - wait until FILE has a line with TEXT (20 s bound).
+wait_line() {
 	local i
 	for ((i = 0; i < 2000; i++)); do
-		grep -q -- "$1" "$TMP/out" && return 0
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
 		sleep 0.01
 	done
-	echo "did not see '$1' in collie's stdout:" >&2
-	cat "$TMP/out" >&2
+	echo "no '$2' in $1:" >&2
+	cat "$1" >&2 2>/dev/null || true
 	return 1
+}
+
+# expect_out TEXT - wait until collie's stdout, where the programs' output
+# goes ("NAME | line", cli/logs.c), has a line with TEXT.
+expect_out() {
+	wait_line "$TMP/out" "$1"
 }
 
 # up_ready [ARGS] - up, and wait until its control socket listens.
@@ -63,15 +70,40 @@ up_ready() {
 	expect "control socket"
 }
 
-# expect TEXT - read trace lines until one contains TEXT (20 s bound).
+# expect TEXT - wait for a trace line containing TEXT after the one the
+# previous expect matched ($EXPECT_SECONDS bound, 20 by default):
+# successive expects check order.
+# expect_any TEXT - the same, but the line may be anywhere in the trace
+# (for a process whose lines interleave with another's).
+CURSOR=0
+
 expect() {
-	local line
-	while read -r -t 20 line <&7; do
+	_expect "$1" "$CURSOR"
+}
+
+expect_any() {
+	local saved="$CURSOR"
+	_expect "$1" 0
+	CURSOR="$saved"
+}
+
+_expect() {
+	local line n
+	touch "$TMP/seen"
+	n="$(tail -n +"$(($2 + 1))" "$TMP/seen" | grep -nF -m1 -- "$1" | cut -d: -f1)"
+	if [ -n "$n" ]; then
+		CURSOR=$(($2 + n))
+		return 0
+	fi
+	while read -r -t "${EXPECT_SECONDS:-20}" line <&7; do
 		echo "$line" >> "$TMP/seen"
-		[[ "$line" == *"$1"* ]] && return 0
+		if [[ "$line" == *"$1"* ]]; then
+			CURSOR="$(wc -l < "$TMP/seen")"
+			return 0
+		fi
 	done
 	echo "did not see '$1'; saw:" >&2
-	cat "$TMP/seen" >&2 || true
+	cat "$TMP/seen" >&2
 	return 1
 }
 

@@ -6,96 +6,16 @@
 
 bats_require_minimum_version 1.5.0
 
+load supervise
+
 H="$COLLIE_TEST_HELPER"
 
 setup() {
-	TMP="$(mktemp -d)"
-	export COLLIE_SOCKET="$TMP/collie.sock" # not the machine's /run/collie.sock
-	mkfifo "$TMP/trace"
+	sv_setup
 }
 
 teardown() {
-	if [ -n "${UP_PID:-}" ] && kill -0 "$UP_PID" 2>/dev/null; then
-		kill -KILL "$UP_PID" 2>/dev/null || true
-		wait "$UP_PID" 2>/dev/null || true
-	fi
-	exec 7<&- 2>/dev/null || true
-	rm -rf "$TMP"
-}
-
-# conf TEXT - write the config file.
-conf() {
-	printf '%s\n' "$@" > "$TMP/collie.ini"
-}
-
-# up [ARGS] - start collie up on $TMP/collie.ini, trace into fd 7.
-up() {
-	"$COLLIE" up -v -c "$TMP/collie.ini" "$@" 2> "$TMP/trace" > "$TMP/out" 7<&- &
-	UP_PID=$!
-	exec 7< "$TMP/trace"
-}
-
-# expect TEXT - wait for a trace line containing TEXT after the one the
-# previous expect matched (20 s bound): successive expects check order.
-# expect_any TEXT - the same, but the line may be anywhere in the trace
-# (for a process whose lines interleave with another's).
-CURSOR=0
-
-expect() {
-	_expect "$1" "$CURSOR"
-}
-
-expect_any() {
-	local saved="$CURSOR"
-	_expect "$1" 0
-	CURSOR="$saved"
-}
-
-_expect() {
-	local line n
-	touch "$TMP/seen"
-	n="$(tail -n +"$(($2 + 1))" "$TMP/seen" | grep -nF -m1 -- "$1" | cut -d: -f1)"
-	if [ -n "$n" ]; then
-		CURSOR=$(($2 + n))
-		return 0
-	fi
-	while read -r -t 20 line <&7; do
-		echo "$line" >> "$TMP/seen"
-		if [[ "$line" == *"$1"* ]]; then
-			CURSOR="$(wc -l < "$TMP/seen")"
-			return 0
-		fi
-	done
-	echo "did not see '$1'; saw:" >&2
-	cat "$TMP/seen" >&2
-	return 1
-}
-
-# expect_out TEXT - wait until collie's stdout, where the programs' output
-# goes ("NAME | line"), has a line with TEXT (20 s bound).
-expect_out() {
-	local i
-	for ((i = 0; i < 2000; i++)); do
-		grep -q -- "$1" "$TMP/out" && return 0
-		sleep 0.01
-	done
-	echo "did not see '$1' in collie's stdout:" >&2
-	cat "$TMP/out" >&2
-	return 1
-}
-
-# finish - SIGTERM collie and wait; STATUS is its exit status. The rest of
-# the trace is then in $TMP/seen too.
-finish() {
-	kill -TERM "$UP_PID"
-	wait_up
-}
-
-wait_up() {
-	STATUS=0
-	wait "$UP_PID" || STATUS=$?
-	UP_PID=
-	cat <&7 >> "$TMP/seen"
+	sv_teardown
 }
 
 @test "a program starts, runs, and stops on SIGTERM; collie exits 0" {
