@@ -318,6 +318,37 @@ static void wide_lines(long n, long w)
 	}
 }
 
+/*
+ * The fork steps: the child returns 1 and runs the remaining steps; the
+ * parent prints the child's pid and exits (double-fork), prints it and
+ * waits for EOF on stdin (fork-wait-eof), or waits for the child and exits
+ * with its status (fork-wait).
+ */
+static int fork_step(const char *s)
+{
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0)
+		return 1;
+	if (strcmp(s, "fork-wait") != 0) {
+		printf("%d\n", (int)pid);
+		fflush(stdout);
+		if (strcmp(s, "double-fork") == 0)
+			_exit(0);
+		copy_stdin(-1);
+		exit(0);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid");
+	exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
 /* Run one step; returns how many arguments it consumed. */
 static int step(char **argv, int argc)
 {
@@ -433,36 +464,9 @@ static int step(char **argv, int argc)
 		do_pause();
 	} else if (strcmp(s, "close-stdin") == 0) {
 		close(0);
-	} else if (strcmp(s, "fork-wait-eof") == 0) {
-		pid_t pid;
-		fflush(stdout);
-		pid = fork();
-		if (pid < 0)
-			die("fork");
-		if (pid == 0)
-			return 1;
-		printf("%d\n", (int)pid);
-		fflush(stdout);
-		copy_stdin(-1);
-		exit(0);
-	} else if (strcmp(s, "double-fork") == 0 || strcmp(s, "fork-wait") == 0) {
-		pid_t pid;
-		fflush(stdout);
-		pid = fork();
-		if (pid < 0)
-			die("fork");
-		if (pid == 0)
-			return 1;
-		if (s[0] == 'd') {
-			printf("%d\n", (int)pid);
-			fflush(stdout);
-			_exit(0);
-		}
-		int st;
-		while (waitpid(pid, &st, 0) < 0)
-			if (errno != EINTR)
-				die("waitpid");
-		exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	} else if (strcmp(s, "fork-wait-eof") == 0 || strcmp(s, "double-fork") == 0 ||
+		   strcmp(s, "fork-wait") == 0) {
+		return fork_step(s);
 	} else {
 		fprintf(stderr, "collie-test-helper: unknown step '%s'\n", s);
 		exit(98);
