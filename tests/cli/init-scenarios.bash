@@ -33,7 +33,7 @@ start_init() {
 		"${INIT[@]}" "$H" "$@" < "${INIT_STDIN:-/dev/null}" > "$TMP/out" 7<&- 8<&- &
 	fi
 	WRAPPER_PID=$!
-	exec 7< "$TMP/out"
+	exec 7<> "$TMP/out" # read-write: never blocks waiting for a writer that died; reads are bounded
 }
 
 # start_init_stdin ARGS... - start_init with stdin from a fifo the test

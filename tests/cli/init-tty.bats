@@ -36,7 +36,7 @@ tty_start() {
 	exec 8<> "$TMP/in"
 	timeout -k 5 60 script -qfec "$1" /dev/null < "$TMP/in" > "$TMP/out" 7<&- 8<&- &
 	TTY_PID=$!
-	exec 7< "$TMP/out"
+	exec 7<> "$TMP/out" # read-write: never blocks waiting for a writer that died; reads are bounded
 }
 
 # send TEXT - type TEXT, with backslash escapes: \n is Enter, \x1a ^Z,
