@@ -92,6 +92,10 @@ void *cfg__oom(struct cfg_loader *l, void *p);
 /* config-sections.c: interpret the raw sections into l->cfg. */
 int cfg__interpret(struct cfg_loader *l);
 
+/* config-fds.c: an error when the config needs more fds than the hard
+ * RLIMIT_NOFILE allows. 0, or -ENOMEM. */
+int cfg__check_fds(struct cfg_loader *l);
+
 /* config-ini.c: read an INI file and, recursively, its includes. */
 int cfg__ini_read(struct cfg_loader *l, const char *path, int depth);
 const struct cfg_raw_key *cfg__raw_get(const struct cfg_raw_section *s, const char *name);

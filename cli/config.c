@@ -277,6 +277,9 @@ int cfg_load(const struct cfg_load_opts *opts, struct cfg **ret, char **ret_erro
 			l.hostname[0] = 0;
 		r = load(&l, opts);
 	}
+	/* Last: only a configuration right in every other part is counted. */
+	if (r == 0 && !l.oom && l.n_errors == 0)
+		r = cfg__check_fds(&l);
 	if (r == 0 && !l.oom && l.n_errors == 0) {
 		if (l.cfg->n_programs > 0)
 			qsort(l.cfg->programs, l.cfg->n_programs, sizeof(*l.cfg->programs),

@@ -163,6 +163,11 @@ void cfg_free(struct cfg *cfg);
 /* Find a program by name, or NULL. */
 const struct cfg_program *cfg_find_program(const struct cfg *cfg, const char *name);
 
+/* The file descriptors `collie up` needs to run cfg (config-fds.c says
+ * what it counts); cfg_load() refuses a config that needs more than the
+ * hard RLIMIT_NOFILE. UINT64_MAX when out of memory. */
+uint64_t cfg_fds_needed(const struct cfg *cfg);
+
 /* Print the effective configuration (what `collie check` shows). */
 void cfg_print(const struct cfg *cfg, FILE *out);
 

@@ -38,6 +38,7 @@
 #define DEFAULT_BACKOFF_STEP COL_USEC_PER_SEC
 
 bool sv_trace;
+struct rlimit sv_nofile;
 
 enum timer_purpose { TIMER_NONE, TIMER_STARTSECS, TIMER_BACKOFF, TIMER_STOPWAIT };
 
@@ -422,6 +423,7 @@ static struct col_cmdline *parse_command(const struct sv_proc *p)
 static void base_opts(const struct sv_proc *p, struct col_spawn_opts *o, struct col_rlimit *rl)
 {
 	const struct cfg_program *prog = p->prog;
+	bool nofile = false;
 
 	o->envp = p->cp->env;
 	o->cwd = p->cp->directory;
@@ -440,9 +442,14 @@ static void base_opts(const struct sv_proc *p, struct col_spawn_opts *o, struct 
 		rl[i].resource = prog->rlimits[i].resource;
 		rl[i].limit.rlim_cur = prog->rlimits[i].value;
 		rl[i].limit.rlim_max = prog->rlimits[i].value;
+		nofile |= rl[i].resource == RLIMIT_NOFILE;
 	}
 	o->rlimits = rl;
 	o->n_rlimits = prog->n_rlimits;
+	/* Not collie's raised soft limit: select() breaks past fd 1023. rl
+	 * has room: without NOFILE, prog has at most 3 of the 4 resources. */
+	if (!nofile && sv_nofile.rlim_max)
+		rl[o->n_rlimits++] = (struct col_rlimit){ RLIMIT_NOFILE, sv_nofile };
 }
 
 /* Watch every member of the started pipeline. 0 or -errno. */

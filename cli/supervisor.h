@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "collie/loop.h"
@@ -67,6 +68,11 @@ struct sv_info {
 
 /* The supervisor's lines ("web:0: STARTING -> RUNNING") go to stderr when set. */
 extern bool sv_trace;
+
+/* RLIMIT_NOFILE for the programs that set no rlimit_nofile=: what collie
+ * had before `collie up` raised its own soft limit (up.c). rlim_max 0:
+ * collie's own, left as it is. */
+extern struct rlimit sv_nofile;
 
 const char *sv_state_name(enum sv_state state);
 

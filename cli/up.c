@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -324,6 +325,40 @@ static int run_daemon(struct cfg *cfg, const char *socket_path, const char *pidf
 	return r;
 }
 
+/*
+ * collie holds a few fds per process (config-fds.c counts them), so the
+ * usual soft RLIMIT_NOFILE of 1024 runs out at some 200 processes. The
+ * soft limit is that low for programs that use select(), which cannot
+ * watch fds past 1023; collie uses epoll. So, as systemd does for itself
+ * and nginx with worker_rlimit_nofile, raise collie's own soft limit to
+ * the hard one, and give the programs the soft limit they would have had
+ * (sv_nofile, unless they set rlimit_nofile=). cfg_load() has already
+ * refused a configuration that needs more than the hard limit.
+ */
+static void raise_nofile(const struct cfg *cfg)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == rl.rlim_max)
+		return;
+	sv_nofile = rl;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		cli_error("up: cannot raise the soft RLIMIT_NOFILE from %llu to %llu: %s",
+			  (unsigned long long)sv_nofile.rlim_cur, (unsigned long long)rl.rlim_max,
+			  strerror(errno));
+		sv_nofile.rlim_max = 0;
+		return;
+	}
+	if (sv_trace)
+		fprintf(stderr,
+			"collie: RLIMIT_NOFILE: soft limit raised from %llu to %llu (%llu "
+			"needed); programs get %llu\n",
+			(unsigned long long)sv_nofile.rlim_cur, (unsigned long long)rl.rlim_cur,
+			(unsigned long long)cfg_fds_needed(cfg),
+			(unsigned long long)sv_nofile.rlim_cur);
+}
+
 static void up_usage(FILE *f)
 {
 	fputs("usage: collie up [-c FILE] [-m NAME=N,...] [-s SOCKET] [-v] [--init]\n"
@@ -410,6 +445,7 @@ int cli_up(int argc, char **argv)
 	}
 	for (size_t i = 0; i < cfg->n_warnings; i++)
 		fprintf(stderr, "collie: warning: %s\n", cfg->warnings[i].text);
+	raise_nofile(cfg);
 	r = daemonize ? run_daemon(cfg, socket_path, pidfile, init_mode)
 		      : run_supervisor(cfg, socket_path, init_mode);
 	cfg_free(cfg);

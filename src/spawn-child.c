@@ -286,8 +286,13 @@ CHILD_CODE int col__spawn_child(void *arg)
 
 	reset_signals();
 	set_session(c);
-	set_limits(c);
+	/* Limits after the fds: a lower RLIMIT_NOFILE than the parent's
+	 * would make F_DUPFD fail (EMFILE, EINVAL) in a child whose copy of
+	 * the fd table is fuller than that limit (a supervisor that raised
+	 * its own); before the credentials, which may take away the right
+	 * to raise one. */
 	arrange_fds(c);
+	set_limits(c);
 	set_credentials(c);
 	set_process_attrs(c);
 	if (sigprocmask(SIG_SETMASK, &c->child_mask, NULL) < 0)

@@ -1,0 +1,210 @@
+/*
+ * config-fds.c - the file descriptors `collie up` needs to run a
+ * configuration, checked against the hard RLIMIT_NOFILE when it is
+ * loaded, so that a configuration that cannot run is refused by `collie
+ * check` and `collie up` before anything starts, rather than half started
+ * with EMFILE.
+ *
+ * The hard limit is the one that counts: `collie up` raises its soft
+ * limit to it (up.c). What is counted, from what the code opens:
+ *  - per process: a pipe (both ends, held for as long as collie runs:
+ *    logs.c) for stdout and one for stderr (none with redirect_stderr);
+ *    a pidfd per command of its pipeline while it runs (supervisor.c);
+ *    ready=notify one socket, ready=fd one pipe end, ready=tcp two
+ *    probe sockets, held until it exits (ready.c). Timers share the
+ *    loop's one timerfd and cost nothing.
+ *  - per log file: one fd, shared by every stream that names the path;
+ *    one syslog socket if any stream goes to syslog (logs-sink.c).
+ *  - collie's own: stdin, stdout, stderr; the loop's epoll, signalfd and
+ *    timerfd; the copy of stdout that foreground output is written to;
+ *    the control socket and one client connection (control.c); the
+ *    pidfile of -d.
+ *  - one start at a time (starts run one after another in the loop): the
+ *    directory= fd, /dev/null, the pipes between two commands of a
+ *    pipeline, the files its redirections open, ready=fd's write end.
+ * Not counted: more clients of the control socket at once (collie stops
+ * accepting while it has no fd left and tries again later), and the
+ * brief fds of a log rotation or a reload.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "collie/cmdline.h"
+#include "config-internal.h"
+#include "banned.h"
+
+/* stdio 3, loop 3, own stdout copy 1, control socket 1 + 1 client, pidfile 1 */
+#define OWN_FDS 10
+
+struct fd_count {
+	uint64_t pipes;	 /* the processes' output pipes */
+	uint64_t pidfds; /* their pidfds */
+	uint64_t ready;	 /* their readiness sockets and pipes */
+	uint64_t files;	 /* log files and the syslog socket */
+	uint64_t start;	 /* the most one start opens for a moment */
+};
+
+/* What a start of proc opens for a moment, beyond what it keeps; its
+ * pipeline's command count in *ret_cmds. */
+static uint64_t start_fds(const struct cfg_program *p, const struct cfg_process *proc,
+			  uint64_t *ret_cmds)
+{
+	struct col_cmdline *cl = NULL;
+	uint64_t most = 0, n = 1 + (proc->directory != NULL) + (p->ready == CFG_READY_FD);
+
+	*ret_cmds = 1;
+	if (p->shell || col_cmdline_parse(proc->command, proc->env, 0, &cl, NULL) < 0)
+		return n; /* /bin/sh -c: one command, no redirection in collie */
+	for (size_t i = 0; i < cl->n_cmds; i++) {
+		uint64_t files = 0;
+
+		for (size_t j = 0; j < cl->cmds[i].n_redirs; j++)
+			files += cl->cmds[i].redirs[j].kind != COL_CMDLINE_REDIR_DUP_READ &&
+				 cl->cmds[i].redirs[j].kind != COL_CMDLINE_REDIR_DUP_WRITE;
+		most = files > most ? files : most;
+	}
+	*ret_cmds = cl->n_cmds;
+	if (cl->n_cmds > 1)
+		n += 3; /* the previous command's read end, and the next pipe */
+	col_cmdline_free(cl);
+	return n + most;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Distinct log file paths, plus the syslog socket. -ENOMEM. */
+static int count_files(const struct cfg *cfg, size_t n_streams, uint64_t *ret)
+{
+	const char **paths = calloc(n_streams ? n_streams : 1, sizeof(*paths));
+	bool syslog = false;
+	size_t n = 0;
+
+	if (!paths)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->n_programs; i++) {
+		const struct cfg_program *p = &cfg->programs[i];
+
+		for (size_t j = 0; j < p->n_procs; j++) {
+			const struct cfg_log *logs[] = { &p->procs[j].out, &p->procs[j].err };
+
+			for (size_t k = 0; k < (p->redirect_stderr ? 1u : 2u); k++) {
+				if (logs[k]->path)
+					paths[n++] = logs[k]->path;
+				syslog |= logs[k]->syslog;
+			}
+		}
+	}
+	qsort(paths, n, sizeof(*paths), compare_strings);
+	*ret = syslog;
+	for (size_t i = 0; i < n; i++)
+		*ret += i == 0 || strcmp(paths[i - 1], paths[i]) != 0;
+	free(paths);
+	return 0;
+}
+
+static uint64_t count(const struct cfg *cfg, struct fd_count *c, size_t *ret_procs)
+{
+	size_t n_procs = 0;
+
+	*c = (struct fd_count){ 0 };
+	for (size_t i = 0; i < cfg->n_programs; i++) {
+		const struct cfg_program *p = &cfg->programs[i];
+		uint64_t ready = p->ready == CFG_READY_TCP ? 2 : p->ready != CFG_READY_STARTSECS;
+
+		n_procs += p->n_procs;
+		for (size_t j = 0; j < p->n_procs; j++) {
+			uint64_t cmds, start = start_fds(p, &p->procs[j], &cmds);
+
+			c->pipes += p->redirect_stderr ? 2 : 4;
+			c->pidfds += cmds;
+			c->ready += ready;
+			c->start = start > c->start ? start : c->start;
+		}
+	}
+	*ret_procs = n_procs;
+	if (count_files(cfg, n_procs * 2, &c->files) < 0)
+		return UINT64_MAX;
+	return OWN_FDS + c->pipes + c->pidfds + c->ready + c->files + c->start;
+}
+
+uint64_t cfg_fds_needed(const struct cfg *cfg)
+{
+	struct fd_count c;
+	size_t n;
+
+	return count(cfg, &c, &n);
+}
+
+/* The program with the most processes: the first to make smaller. */
+static const struct cfg_program *largest(const struct cfg *cfg)
+{
+	const struct cfg_program *best = NULL;
+
+	for (size_t i = 0; i < cfg->n_programs; i++)
+		if (!best || cfg->programs[i].n_procs > best->n_procs)
+			best = &cfg->programs[i];
+	return best;
+}
+
+/* "1200 for output pipes, 300 pidfds, ..." without the parts that are 0. */
+static void describe(const struct fd_count *c, char *buf, size_t len)
+{
+	const struct {
+		uint64_t n;
+		const char *what;
+	} parts[] = {
+		{ c->pipes, " for output pipes" },   { c->pidfds, " pidfds" },
+		{ c->ready, " for readiness" },	     { c->files, " log files" },
+		{ c->start, " while starting one" }, { OWN_FDS, " of collie's own" },
+	};
+	size_t k = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < COL_ARRAY_SIZE(parts) && k < len; i++) {
+		int n;
+
+		if (!parts[i].n)
+			continue;
+		n = snprintf(buf + k, len - k, "%s%llu%s", k ? ", " : "",
+			     (unsigned long long)parts[i].n, parts[i].what);
+		k += n > 0 ? (size_t)n : 0;
+	}
+}
+
+int cfg__check_fds(struct cfg_loader *l)
+{
+	const struct cfg *cfg = l->cfg;
+	const struct cfg_program *big = largest(cfg);
+	struct fd_count c;
+	struct rlimit rl;
+	char parts[256];
+	uint64_t need;
+	size_t n;
+
+	if (!big || getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_max == RLIM_INFINITY)
+		return 0;
+	need = count(cfg, &c, &n);
+	if (need == UINT64_MAX)
+		return -ENOMEM;
+	if (need <= rl.rlim_max)
+		return 0;
+	describe(&c, parts, sizeof(parts));
+	cfg__error(l, cfg->path, 0,
+		   "%zu processes need %llu file descriptors in collie (%s), more than its hard "
+		   "limit RLIMIT_NOFILE of %llu; raise the hard limit to %llu or more (as root: "
+		   "ulimit -Hn %llu; systemd: LimitNOFILE=%llu; docker run --ulimit "
+		   "nofile=%llu), or run fewer processes (the most: %s%s%s at %s:%u, %zu of "
+		   "them)%s",
+		   n, (unsigned long long)need, parts, (unsigned long long)rl.rlim_max,
+		   (unsigned long long)need, (unsigned long long)need, (unsigned long long)need,
+		   (unsigned long long)need, cfg->procfile ? "" : "[program:", big->name,
+		   cfg->procfile ? "" : "]", big->file, big->line, big->n_procs,
+		   c.pipes > 2 * n ? ", or set redirect_stderr=true (2 fewer per process)" : "");
+	return 0;
+}
