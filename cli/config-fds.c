@@ -19,13 +19,14 @@
  *    timerfd; the copy of stdout that foreground output is written to;
  *    the control socket and one client connection (control.c); the
  *    pidfile of -d.
- *  - one start at a time (starts run one after another in the loop): the
- *    directory= fd, /dev/null, the pipes between two commands of a
- *    pipeline, the files its redirections open, ready=fd's write end.
+ *  - one start at a time (starts run one after another in the loop):
+ *    what it opens for a moment, in collie and in the child before its
+ *    limits are set (start_fds()).
  * Not counted: more clients of the control socket at once (collie stops
  * accepting while it has no fd left and tries again later), and the
  * brief fds of a log rotation or a reload.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,37 +41,52 @@
 #define OWN_FDS 10
 
 struct fd_count {
-	uint64_t pipes;	 /* the processes' output pipes */
-	uint64_t pidfds; /* their pidfds */
-	uint64_t ready;	 /* their readiness sockets and pipes */
-	uint64_t files;	 /* log files and the syslog socket */
-	uint64_t start;	 /* the most one start opens for a moment */
+	uint64_t inherited; /* open above 2 when collie started */
+	uint64_t pipes;	    /* the processes' output pipes */
+	uint64_t pidfds;    /* their pidfds */
+	uint64_t ready;	    /* their readiness sockets and pipes */
+	uint64_t files;	    /* log files and the syslog socket */
+	uint64_t start;	    /* the most one start opens for a moment */
 };
 
-/* What a start of proc opens for a moment, beyond what it keeps; its
- * pipeline's command count in *ret_cmds. */
+/*
+ * What one start of proc needs for a moment beyond what collie keeps;
+ * its pipeline's command count in *ret_cmds. In collie: the directory=
+ * fd, /dev/null for the gap below ready=fd:N past 3, ready=fd's write
+ * end, the pipes between two commands (the previous one's read end and
+ * the next pipe), the files one command's redirections open. In the
+ * child, which has a copy of all of that under collie's limit until its
+ * fds are in place (src/spawn-child.c): a copy of each of its fds 0 ..
+ * slots-1 above them (/dev/null for stdin is opened, copied and closed
+ * first, so it adds nothing to the peak).
+ */
 static uint64_t start_fds(const struct cfg_program *p, const struct cfg_process *proc,
 			  uint64_t *ret_cmds)
 {
 	struct col_cmdline *cl = NULL;
-	uint64_t most = 0, n = 1 + (proc->directory != NULL) + (p->ready == CFG_READY_FD);
+	uint64_t files = 0, slots = p->ready == CFG_READY_FD ? (uint64_t)p->ready_arg + 1 : 3;
+	uint64_t n = (proc->directory != NULL) + (p->ready == CFG_READY_FD) +
+		     (p->ready == CFG_READY_FD && p->ready_arg > 3);
 
 	*ret_cmds = 1;
-	if (p->shell || col_cmdline_parse(proc->command, proc->env, 0, &cl, NULL) < 0)
-		return n; /* /bin/sh -c: one command, no redirection in collie */
-	for (size_t i = 0; i < cl->n_cmds; i++) {
-		uint64_t files = 0;
+	if (!p->shell && col_cmdline_parse(proc->command, proc->env, 0, &cl, NULL) == 0) {
+		for (size_t i = 0; i < cl->n_cmds; i++) {
+			const struct col_cmdline_cmd *c = &cl->cmds[i];
+			uint64_t k = 0;
 
-		for (size_t j = 0; j < cl->cmds[i].n_redirs; j++)
-			files += cl->cmds[i].redirs[j].kind != COL_CMDLINE_REDIR_DUP_READ &&
-				 cl->cmds[i].redirs[j].kind != COL_CMDLINE_REDIR_DUP_WRITE;
-		most = files > most ? files : most;
+			for (size_t j = 0; j < c->n_redirs; j++) {
+				k += c->redirs[j].kind != COL_CMDLINE_REDIR_DUP_READ &&
+				     c->redirs[j].kind != COL_CMDLINE_REDIR_DUP_WRITE;
+				if ((uint64_t)c->redirs[j].fd + 1 > slots)
+					slots = (uint64_t)c->redirs[j].fd + 1;
+			}
+			files = k > files ? k : files;
+		}
+		*ret_cmds = cl->n_cmds;
+		n += cl->n_cmds > 1 ? 3 : 0;
+		col_cmdline_free(cl);
 	}
-	*ret_cmds = cl->n_cmds;
-	if (cl->n_cmds > 1)
-		n += 3; /* the previous command's read end, and the next pipe */
-	col_cmdline_free(cl);
-	return n + most;
+	return n + files + slots;
 }
 
 static int compare_strings(const void *a, const void *b)
@@ -108,11 +124,38 @@ static int count_files(const struct cfg *cfg, size_t n_streams, uint64_t *ret)
 	return 0;
 }
 
+/*
+ * The fds above 2 that collie's parent left open (bats' fd 3, a shell's
+ * stray ones): they take places under the limit too. Counted once, at the
+ * first load, before collie opens anything of its own (`collie up` and
+ * `collie check` load first); a later load (a reload) must not count the
+ * supervisor's own fds as inherited.
+ */
+static uint64_t inherited_fds(void)
+{
+	static long n = -1;
+	DIR *d;
+
+	if (n >= 0)
+		return (uint64_t)n;
+	n = 0;
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return 0; /* no /proc: none counted */
+	for (struct dirent *e; (e = readdir(d));) {
+		long fd = strtol(e->d_name, NULL, 10); /* 0 for "." and ".." */
+
+		n += fd > 2 && fd != dirfd(d);
+	}
+	closedir(d);
+	return (uint64_t)n;
+}
+
 static uint64_t count(const struct cfg *cfg, struct fd_count *c, size_t *ret_procs)
 {
 	size_t n_procs = 0;
 
-	*c = (struct fd_count){ 0 };
+	*c = (struct fd_count){ .inherited = inherited_fds() };
 	for (size_t i = 0; i < cfg->n_programs; i++) {
 		const struct cfg_program *p = &cfg->programs[i];
 		uint64_t ready = p->ready == CFG_READY_TCP ? 2 : p->ready != CFG_READY_STARTSECS;
@@ -130,7 +173,7 @@ static uint64_t count(const struct cfg *cfg, struct fd_count *c, size_t *ret_pro
 	*ret_procs = n_procs;
 	if (count_files(cfg, n_procs * 2, &c->files) < 0)
 		return UINT64_MAX;
-	return OWN_FDS + c->pipes + c->pidfds + c->ready + c->files + c->start;
+	return OWN_FDS + c->inherited + c->pipes + c->pidfds + c->ready + c->files + c->start;
 }
 
 uint64_t cfg_fds_needed(const struct cfg *cfg)
@@ -159,9 +202,13 @@ static void describe(const struct fd_count *c, char *buf, size_t len)
 		uint64_t n;
 		const char *what;
 	} parts[] = {
-		{ c->pipes, " for output pipes" },   { c->pidfds, " pidfds" },
-		{ c->ready, " for readiness" },	     { c->files, " log files" },
-		{ c->start, " while starting one" }, { OWN_FDS, " of collie's own" },
+		{ c->pipes, " for output pipes" },
+		{ c->pidfds, " pidfds" },
+		{ c->ready, " for readiness" },
+		{ c->files, " log files" },
+		{ c->start, " while starting one" },
+		{ OWN_FDS, " of collie's own" },
+		{ c->inherited, " inherited from its parent" },
 	};
 	size_t k = 0;
 

@@ -4,9 +4,13 @@
  * Every subcommand lives in its own file and uses only libcollie's public
  * API; this file knows their names and nothing else.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "banned.h"
@@ -47,10 +51,39 @@ void cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/*
+ * Make sure fds 0, 1 and 2 are open, before anything else opens an fd: a
+ * closed one (`collie up >&-`, a careless parent) would be the number the
+ * next pipe or socket gets, and then what collie prints as its output
+ * would go into the control socket or a program's log pipe. /dev/null
+ * takes its place (0 to 2 in order, so open() returns the closed one).
+ * Without /dev/null that cannot be made safe: exit 1, saying so where it
+ * can still be heard.
+ */
+static void guard_stdio(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		int null;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* Not close-on-exec: a program inheriting collie's stdio gets it. */
+		null = open("/dev/null", O_RDWR | O_NOCTTY);
+		if (null == fd)
+			continue;
+		if (fd != 2)
+			fprintf(stderr,
+				"collie: fd %d is closed and /dev/null cannot take its place: %s\n",
+				fd, null < 0 ? strerror(errno) : "it opened as another fd");
+		exit(CLI_EXIT_FAILURE);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
+	guard_stdio();
 	if (!cmd) {
 		fputs(usage_text, stderr);
 		return CLI_EXIT_USAGE;
