@@ -126,3 +126,124 @@ need() {
 	[ "$STATUS" -eq 0 ]
 	! grep -q "Too many open files" "$TMP/seen"
 }
+
+# --- closed stdio: collie puts /dev/null there before it opens anything ---
+
+# sv_wait_socket - wait until the control socket answers (20 s bound).
+wait_socket() {
+	local i
+	for ((i = 0; i < 400; i++)); do
+		"$COLLIE" status > /dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	echo "the control socket $COLLIE_SOCKET never answered" >&2
+	return 1
+}
+
+@test "collie up with fds 0, 1 and 2 closed: /dev/null takes their places, the control socket answers" {
+	conf "[program:sleeper]" "command=$H pause" "startsecs=0"
+	"$COLLIE" up -c "$TMP/collie.ini" <&- >&- 2>&- 3>&- &
+	UP_PID=$!
+	wait_socket
+	# Without the guard the loop's epoll, signalfd and timerfd take 0-2.
+	for fd in 0 1 2; do
+		[ "$(readlink "/proc/$UP_PID/fd/$fd")" = /dev/null ]
+	done
+	run -0 "$COLLIE" status sleeper
+	[[ "$output" == *"sleeper"*RUNNING* ]]
+	kill -TERM "$UP_PID"
+	wait "$UP_PID"
+	UP_PID=
+}
+
+@test "collie up >&-: output meant for stdout goes to /dev/null, not into a pipe or the loop" {
+	conf "[program:talk]" "command=$H echo hello pause" "startsecs=0"
+	"$COLLIE" up -v -c "$TMP/collie.ini" 2> "$TMP/trace" >&- 7<&- &
+	UP_PID=$!
+	exec 7< "$TMP/trace"
+	expect "talk: STARTING -> RUNNING"
+	[ "$(readlink "/proc/$UP_PID/fd/1")" = /dev/null ]
+	finish
+	[ "$STATUS" -eq 0 ]
+	grep -q "talk: stdout: 1 lines, 1 written, 0 dropped" "$TMP/seen"
+	! grep -q "cannot write" "$TMP/seen"
+}
+
+@test "a client with stderr closed writes nothing into the control socket" {
+	# A stand-in supervisor: answers one request with an error, then
+	# records whatever else the client sends before it closes.
+	mkdir -p "$TMP/run"
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(1)
+s.settimeout(30)
+print("listening", flush=True)
+c, _ = s.accept()
+c.settimeout(30)
+f = c.makefile("rb")
+f.readline()
+c.sendall(b"{\"ok\":false,\"error\":\"no process named \x27nosuch\x27\"}\n")
+print("rest=%r" % f.read(), flush=True)
+' "$COLLIE_SOCKET" > "$TMP/server" 3>&- &
+	server=$!
+	wait_line "$TMP/server" listening
+	rc=0
+	"$COLLIE" stop nosuch 2>&- || rc=$?
+	wait "$server"
+	[ "$rc" -eq 1 ]
+	# Without the guard, the socket is fd 2 and the error message goes into it.
+	grep -qx "rest=b''" "$TMP/server"
+}
+
+# --- user=: the privilege drop through collie up ---
+
+@test "user=nobody: real, effective and saved uid and gid are nobody's, and its groups" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root, to switch to another user"
+	id nobody > /dev/null 2>&1 || skip "no user nobody on this machine"
+	conf "[program:who]" "command=$H print-ids pause" "user=nobody" "startsecs=0"
+	up
+	expect "who: STARTING -> RUNNING"
+	expect_out "who *| "
+	finish
+	read -r -a ids <<< "$(sed -n 's/^who *| //p' "$TMP/out")"
+	u="$(id -u nobody)" g="$(id -g nobody)"
+	[ "${ids[*]:0:6}" = "$u $u $u $g $g $g" ]
+	# Supplementary groups as initgroups() gives them: nobody's, not root's.
+	[ "$(printf '%s\n' "${ids[@]:6}" | sort -n | tr '\n' ' ')" = \
+		"$(id -G nobody | tr ' ' '\n' | sort -n | tr '\n' ' ')" ]
+}
+
+@test "user= naming no user: collie up refuses the configuration, naming file:line" {
+	conf "[program:a]" "command=$H pause" "user=collie-no-such-user"
+	run -2 "$COLLIE" up -c "$TMP/collie.ini"
+	[[ "$output" == *"$TMP/collie.ini:3: key 'user' in [program:a]: no user 'collie-no-such-user' on this system"* ]]
+	[[ "$output" != *STARTING* ]]
+}
+
+@test "a user collie cannot switch to: the start fails, is reported, ends FATAL; it never runs as collie's user" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root, to run collie up as nobody"
+	id nobody > /dev/null 2>&1 || skip "no user nobody on this machine"
+	as_nobody=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups)
+	"${as_nobody[@]}" "$COLLIE" version > /dev/null 2>&1 ||
+		skip "nobody cannot run $COLLIE (a directory on its path is closed to it)"
+	chmod 755 "$TMP"
+	mkdir "$TMP/nb"
+	chown nobody "$TMP/nb"
+	export COLLIE_SOCKET="$TMP/nb/collie.sock"
+	conf "[program:root]" "command=$H print-ids pause" "user=root" "startsecs=0" \
+		"startretries=1" "backoff_min=0.05"
+	chmod 644 "$TMP/collie.ini"
+	UP_PREFIX=("${as_nobody[@]}")
+	up
+	expect "root: STOPPED -> STARTING"
+	expect "root: command 1 of 1 ($H): setgroups: Operation not permitted"
+	expect "root: STARTING -> BACKOFF"
+	expect "root: BACKOFF -> FATAL"
+	[ "$(awk '/^Uid:/ { print $2 }' "/proc/$UP_PID/status")" = "$(id -u nobody)" ]
+	finish
+	[ "$STATUS" -eq 0 ]
+	# It printed no ids: it never ran, as root or as nobody.
+	! grep -q "root *|" "$TMP/out"
+}
