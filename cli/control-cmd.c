@@ -1,7 +1,8 @@
 /*
  * control-cmd.c - what the control socket's commands do (the protocol
  * is docs/protocol.md): name selection, start/stop/restart and their
- * waiting, signal, pid, down. status is control-status.c.
+ * waiting, signal, pid, down. status is control-status.c; logs and
+ * reopen are control-logs.c.
  *
  * Decisions that are not obvious:
  *  - Names are checked before anything is done: one unknown name fails
@@ -515,5 +516,9 @@ json_t *cmd_execute(struct control *ctl, struct conn *c, json_t *req, struct cmd
 		return cmd_pid(ctl, args);
 	if (strcmp(cmd, "down") == 0)
 		return cmd_down(ctl, c);
+	if (strcmp(cmd, "logs") == 0)
+		return cmd_logs(ctl, c, args);
+	if (strcmp(cmd, "reopen") == 0)
+		return cmd_reopen(ctl);
 	return cmd_error("unknown command '%s'", cmd);
 }

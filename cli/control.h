@@ -5,6 +5,7 @@
  * Recipe (in collie up):
  *   control_socket_path(opt_s, path, sizeof(path));
  *   control_new(loop, sv, path, &hooks, &ctl);   before any program starts
+ *   control_set_logs(ctl, logs);                 for `collie logs`
  *   sv hooks' state_changed -> control_state_changed(ctl, p, from)
  *   ... col_loop_run(loop) ...
  *   control_free(ctl);                           after sv_free(): clients
@@ -20,6 +21,9 @@
 
 /* Requests of at most this many bytes (the newline included) are read. */
 #define CONTROL_MAX_REQUEST (64 * 1024)
+/* Pushed messages (`logs -f`) a client has not taken yet: at most this
+ * many bytes are kept for it, the rest is dropped and counted. */
+#define CONTROL_MAX_PUSH (256 * 1024)
 
 struct control;
 
@@ -53,6 +57,10 @@ int control_new(struct col_loop *loop, struct sv *sv, const char *path,
 /* Close every connection, remove the socket file (if still ours) and
  * free. Takes NULL. */
 void control_free(struct control *ctl);
+
+/* Answer `logs` and `reopen` from logs (borrowed; NULL: they fail):
+ * call before the loop runs, and control_free() before logs_free(). */
+void control_set_logs(struct control *ctl, struct logs *logs);
 
 /* Tell the control socket that p changed state (from sv_hooks.state_changed):
  * requests waiting on p are answered from the loop's next turn. */

@@ -85,6 +85,7 @@ struct logs_proc {
 	const struct cfg_process *cp;
 	const char *color; /* SGR sequence of its program */
 	struct logs_stream out, err;
+	struct logs_ring *ring; /* in-memory tail (logs-follow.c), or NULL */
 };
 
 struct logs {
@@ -97,6 +98,8 @@ struct logs {
 	struct col_source *retry; /* while a destination fails */
 	bool retrying;		  /* retry is armed */
 	int width;		  /* the longest process name */
+	struct logs_tap tap;	  /* `collie logs -f` (tap.line NULL: none) */
+	char *rec;		  /* one record for the tap and tails (logs-follow.c) */
 	char rbuf[LOGS_READ_MAX]; /* one pipe read (callbacks never nest) */
 };
 
@@ -130,6 +133,15 @@ int logs__sink_reopen(struct logs_sink *s);
  * count what is still held as dropped and say so on stderr. */
 void logs__sink_finish(struct logs_sink *s, uint64_t until);
 void logs__sink_free(struct logs_sink *s);
+
+/* logs-follow.c: what `collie logs` reads */
+/* A line of s was emitted: into its process's tail (if not in a file),
+ * to the tap. */
+void logs__follow_line(struct logs_stream *s, const struct logs_line *l);
+/* The lines of one read are out: the tap may send them. */
+void logs__follow_flush(struct logs *logs);
+/* Free lp's tail and the record buffer (at logs_free()). */
+void logs__follow_release(struct logs *logs);
 
 /* logs.c */
 /* "2026-11-27T21:39:39.123456Z" or "1795815579.123456" into buf; its length. */

@@ -74,6 +74,8 @@ static void emit(struct logs_stream *s, const char *text, size_t len, bool cut,
 		logs__sink_put(s->dest, s, &l);
 	if (s->syslog)
 		logs__sink_put(s->syslog, s, &l);
+	if (s->proc->logs->tap.line || !s->dest || s->dest->kind != SINK_FILE)
+		logs__follow_line(s, &l);
 }
 
 /* Keep n more bytes of an unterminated line. false: no memory. */
@@ -160,6 +162,7 @@ static ssize_t read_batch(struct logs_stream *s)
 	split(s, logs->rbuf, (size_t)n, &when);
 	logs__sink_flush(s->dest);
 	logs__sink_flush(s->syslog);
+	logs__follow_flush(logs);
 	return n;
 }
 
@@ -181,6 +184,7 @@ static void drain(struct logs_stream *s)
 		kept_out(s);
 		logs__sink_flush(s->dest);
 		logs__sink_flush(s->syslog);
+		logs__follow_flush(s->proc->logs);
 	}
 	s->cont = false;
 }
@@ -328,6 +332,7 @@ void logs_free(struct logs *logs)
 		logs->sinks = next;
 	}
 	col_source_free(logs->retry);
+	logs__follow_release(logs);
 	free(logs->procs);
 	free(logs);
 }

@@ -240,6 +240,7 @@ static int run_supervisor(struct cfg *cfg, const char *socket_path, bool init_mo
 	if (daemon_handle)
 		col_daemon_notify_ready(daemon_handle); /* the socket answers from now on */
 	sv_set_logs(u.sv, u.logs);
+	control_set_logs(u.ctl, u.logs);
 	sv_start_autostart(u.sv);
 	r = col_loop_run(u.loop);
 	if (r < 0) {
