@@ -14,7 +14,8 @@
  *   critical program  when it goes FATAL or exits: stop everything, exit
  *                     with its status
  *   collie down       (control socket, control.c) as SIGTERM
- *   SIGUSR2           reopen every log file (after logrotate renamed them)
+ *   SIGUSR2           reopen every log file (after logrotate renamed them;
+ *                     `collie logs --reopen` asks the same, control-logs.c)
  *
  * The programs' output is captured (logs.h): to their log files, else to
  * collie's stdout prefixed with their names.
