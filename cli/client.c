@@ -518,14 +518,9 @@ static int parse_options(const struct command *c, struct client *cl, unsigned *o
 	static const struct {
 		int opt;
 		unsigned bit;
-	} bits[] = { { 't', OPT_TIMEOUT },
-		     { 'J', OPT_JSON },
-		     { 'P', OPT_PSS },
-		     { 'W', OPT_NO_WAIT },
-		     { 'G', OPT_GROUP },
-		     { 'f', OPT_FOLLOW },
-		     { 'n', OPT_LINES },
-		     { 'R', OPT_REOPEN } };
+	} bits[] = { { 't', OPT_TIMEOUT }, { 'J', OPT_JSON },  { 'P', OPT_PSS },
+		     { 'W', OPT_NO_WAIT }, { 'G', OPT_GROUP }, { 'f', OPT_FOLLOW },
+		     { 'n', OPT_LINES },   { 'R', OPT_REOPEN } };
 	int o;
 
 	while ((o = getopt_long(argc, argv, "s:t:hfn:", longopts, NULL)) != -1) {

@@ -50,9 +50,10 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 
 	if (p[0] < 0x80)
 		return 1;
-	k = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
-					   : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4
-									  : 0;
+	k = p[0] >= 0xc2 && p[0] <= 0xdf   ? 2
+	    : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+	    : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4
+					   : 0;
 	if (!k || n < k)
 		return 0;
 	for (size_t i = 1; i < k; i++)
@@ -283,8 +284,8 @@ json_t *cmd_logs(struct control *ctl, struct conn *c, json_t *args)
 
 static void add_failing(void *data, const char *path, int error)
 {
-	json_array_append_new(data, json_pack("{s:s, s:s}", "file", path, "error",
-					      strerror(error)));
+	json_array_append_new(data,
+			      json_pack("{s:s, s:s}", "file", path, "error", strerror(error)));
 }
 
 json_t *cmd_reopen(struct control *ctl)

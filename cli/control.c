@@ -71,9 +71,9 @@ struct conn {
 	uint32_t events;       /* what the fd source waits for */
 	enum conn_phase phase; /* what the timer is timing */
 	uint64_t phase_since;
-	bool eof;     /* the client will send nothing more */
-	bool closing; /* close once the output is written */
-	bool held;    /* `down`: kept until the supervisor exits */
+	bool eof;		   /* the client will send nothing more */
+	bool closing;		   /* close once the output is written */
+	bool held;		   /* `down`: kept until the supervisor exits */
 	struct follower *follower; /* `logs -f`: what it follows, or NULL */
 	size_t slack;		   /* the reply before the pushes: not within CONTROL_MAX_PUSH */
 	uint64_t dropped;	   /* pushed messages dropped since the last one queued */
@@ -319,9 +319,9 @@ static int read_some(struct conn *c)
 static void settle(struct conn *c)
 {
 	enum conn_phase phase = c->wait || c->held || c->follower ? CONN_WAITING
-				: c->n_out	   ? CONN_WRITING
-				: c->n_in	   ? CONN_READING
-						   : CONN_IDLE;
+				: c->n_out			  ? CONN_WRITING
+				: c->n_in			  ? CONN_READING
+								  : CONN_IDLE;
 	uint32_t events = 0;
 	uint64_t now = col_now();
 
@@ -413,11 +413,11 @@ static bool push_line(struct conn *c, const char *text, size_t len, bool force)
 }
 
 /* Queue a follower's {"event":"dropped"} message. false: no room. */
-static bool push_dropped(struct conn *c)
+static bool push_dropped(struct conn *c, bool force)
 {
 	json_t *m = json_pack("{s:s, s:I}", "event", "dropped", "lines", (json_int_t)c->dropped);
 	char *text = m ? json_dumps(m, JSON_COMPACT) : NULL;
-	bool ok = text && push_line(c, text, strlen(text), false);
+	bool ok = text && push_line(c, text, strlen(text), force);
 
 	free(text);
 	json_decref(m);
@@ -430,7 +430,7 @@ void conn_push(struct conn *c, const char *text, size_t len)
 {
 	if (c->closing)
 		return;
-	if ((c->dropped && !push_dropped(c)) || !push_line(c, text, len, false))
+	if ((c->dropped && !push_dropped(c, false)) || !push_line(c, text, len, false))
 		c->dropped++;
 }
 
@@ -441,7 +441,7 @@ void conn_push_flush(struct conn *c)
 		return;
 	}
 	if (c->dropped && !c->n_out && !c->closing) {
-		push_dropped(c); /* the socket took everything: say what it missed */
+		push_dropped(c, false); /* the socket took everything: say what it missed */
 		if (flush(c) < 0) {
 			conn_free(c);
 			return;
@@ -483,7 +483,7 @@ static void end_followers(struct control *ctl)
 		if (!c->follower || c->closing)
 			continue;
 		if (c->dropped)
-			push_dropped(c);
+			push_dropped(c, true);
 		if (text)
 			push_line(c, text, strlen(text), true);
 		while (flush(c) >= 0 && c->n_out) {

@@ -165,8 +165,8 @@ static void find_tail(const struct seg *segs, size_t k, long n, size_t *ret_i, u
 	*ret_off = 0;
 }
 
-static void print_from(struct out *o, const char *name, const struct seg *segs, size_t k,
-		       size_t i0, uint64_t off)
+static void print_from(struct out *o, const char *name, const struct seg *segs, size_t k, size_t i0,
+		       uint64_t off)
 {
 	char *buf = malloc(CHUNK);
 	bool bol = true;
@@ -179,7 +179,8 @@ static void print_from(struct out *o, const char *name, const struct seg *segs, 
 	for (size_t i = i0; i < k; i++, off = 0) {
 		while (off < segs[i].end) {
 			uint64_t left = segs[i].end - off;
-			ssize_t got = read_at(segs[i].fd, buf, left < CHUNK ? (size_t)left : CHUNK, off);
+			ssize_t got =
+				read_at(segs[i].fd, buf, left < CHUNK ? (size_t)left : CHUNK, off);
 
 			if (got <= 0)
 				break;
@@ -335,9 +336,10 @@ static int follow_lines(struct out *o)
 				 json_string_value(line), json_string_length(line));
 		} else if (event && strcmp(event, "dropped") == 0) {
 			char note[128];
-			int n = snprintf(note, sizeof(note),
-					 "[collie] %lld lines dropped: this reader did not keep up",
-					 (long long)json_integer_value(json_object_get(m, "lines")));
+			int n = snprintf(
+				note, sizeof(note),
+				"[collie] %lld lines dropped: this reader did not keep up",
+				(long long)json_integer_value(json_object_get(m, "lines")));
 
 			put_line(o, "collie", note, (size_t)n);
 		} else if (event && strcmp(event, "exit") == 0) {

@@ -152,8 +152,8 @@ struct logs_kept {
 	int backups;	  /* LOGS_KEPT_FILE: path.1 .. path.N, N the oldest */
 	bool open;	  /* the file is open: dev, ino and size are those of it */
 	uint64_t dev, ino;
-	uint64_t size;	/* bytes in it now: what was written before this call */
-	int error;	/* positive errno while it cannot be written, else 0 */
+	uint64_t size; /* bytes in it now: what was written before this call */
+	int error;     /* positive errno while it cannot be written, else 0 */
 };
 
 /* Where stream which (1 stdout, 2 stderr) of lp is kept. One fstat(2)
