@@ -82,7 +82,8 @@ teardown() {
 	up_ready
 	expect "forker: RUNNING -> EXITED"
 	expect_out "daemon-ready"
-	daemon="$(awk '{ print $3; exit }' "$TMP/out")"
+	# The pid (from the first process) and the daemon's line come in either order.
+	daemon="$(awk '$3 ~ /^[0-9]+$/ { print $3; exit }' "$TMP/out")"
 	[ "$(cgroup_dir "$daemon")" = "$OWN/collie-$UP_PID/forker" ]
 	run "$COLLIE" stop forker
 	[ "$status" -eq 0 ]
@@ -111,7 +112,8 @@ teardown() {
 	expect_any "forker: RUNNING -> EXITED"
 	expect_any "plain: STARTING -> RUNNING"
 	expect_out "daemon-up"
-	daemon="$(awk '{ print $3; exit }' "$TMP/out")"
+	# The pid (from the first process) and the daemon's line come in either order.
+	daemon="$(awk '$3 ~ /^[0-9]+$/ { print $3; exit }' "$TMP/out")"
 	[ -d "$OWN/collie-$UP_PID/forker" ]
 	[ -d "$OWN/collie-$UP_PID/plain" ]
 	finish
