@@ -14,7 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "collie/cmdline.h"
@@ -151,6 +156,38 @@ TEST_NOLEAK(spawn_cgroup, fork_fallback_child_enters_the_cgroup_itself)
 
 	make_cgroup(&cg);
 	o.flags = COL_SPAWN_SET_CGROUP | COL_SPAWN_USE_FORK;
+	o.cgroup_fd = cg.fd;
+	child_cgroup(&o, got, sizeof(got));
+	cr_expect_str_eq(got, cg.rel);
+	remove_cgroup(&cg);
+}
+
+/* Make clone3 fail with ENOSYS in this test's process, as the seccomp
+ * profiles of container runtimes do (so that libc falls back to clone). */
+static void refuse_clone3(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = COL_ARRAY_SIZE(f), .filter = f };
+
+	cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L), 0);
+	cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0, "seccomp: %s",
+		     strerror(errno));
+}
+
+TEST_NOLEAK(spawn_cgroup, without_clone3_the_vfork_child_enters_the_cgroup_itself)
+{
+	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
+	struct test_cgroup cg;
+	char got[1024];
+
+	make_cgroup(&cg);
+	refuse_clone3();
+	o.flags = COL_SPAWN_SET_CGROUP;
 	o.cgroup_fd = cg.fd;
 	child_cgroup(&o, got, sizeof(got));
 	cr_expect_str_eq(got, cg.rel);
