@@ -60,10 +60,10 @@ struct cgroup {
 
 struct cgroups {
 	struct col_loop *loop;
-	char *rel;    /* of the tree's root: <own>/collie-<pid> */
-	char *path;   /* its absolute path */
-	int dirfd;    /* O_PATH */
-	int inotify;  /* one watch per instance's cgroup.events */
+	char *rel;   /* of the tree's root: <own>/collie-<pid> */
+	char *path;  /* its absolute path */
+	int dirfd;   /* O_PATH */
+	int inotify; /* one watch per instance's cgroup.events */
 	struct col_source *src;
 	struct cgroup *list;
 };
@@ -102,7 +102,8 @@ static bool find_mount(char *mnt, size_t len, char *root, size_t rlen)
 			continue;
 		unescape_octal(m);
 		unescape_octal(r);
-		found = snprintf(mnt, len, "%s", m) < (int)len && snprintf(root, rlen, "%s", r) < (int)rlen;
+		found = snprintf(mnt, len, "%s", m) < (int)len &&
+			snprintf(root, rlen, "%s", r) < (int)rlen;
 	}
 	fclose(f);
 	return found;
@@ -361,11 +362,13 @@ static void remove_stale(int ownfd, const char *own)
 		if (strncmp(e->d_name, "collie-", 7) != 0)
 			continue;
 		pid = strtol(e->d_name + 7, &end, 10);
-		if (pid <= 0 || *end || (pid != getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH)))
+		if (pid <= 0 || *end ||
+		    (pid != getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH)))
 			continue;
 		if (!(rel = join(own, e->d_name)))
 			continue;
-		fprintf(stderr, "collie: removing cgroup %s, left by a collie (pid %ld) that is gone\n",
+		fprintf(stderr,
+			"collie: removing cgroup %s, left by a collie (pid %ld) that is gone\n",
 			rel, pid);
 		r = remove_tree(ownfd, e->d_name, rel, col_now() + EMPTY_WAIT_USEC);
 		if (r < 0)
@@ -420,7 +423,8 @@ static char *own_dir(char *rel, size_t rlen, char *why, size_t len)
 	/* A mount of a subtree (its root is not "/") shows what is below it. */
 	n = strcmp(root, "/") == 0 ? 0 : strlen(root);
 	if (strncmp(rel, root, n) != 0 || (rel[n] && rel[n] != '/')) {
-		snprintf(why, len, "collie's cgroup %s is not under the cgroup2 mount %s", rel, mnt);
+		snprintf(why, len, "collie's cgroup %s is not under the cgroup2 mount %s", rel,
+			 mnt);
 		return NULL;
 	}
 	sub += n;

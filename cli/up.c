@@ -209,8 +209,8 @@ static int setup_cgroups(struct up_state *u)
 	if (!off || strcmp(off, "1") != 0)
 		r = cgroups_new(u->loop, &u->cgs, why, sizeof(why));
 	if (r == 0 && !u->cgs && sv_trace)
-		fprintf(stderr, "collie: no cgroups: %s; a stop ends what is found as a subreaper\n",
-			why);
+		fprintf(stderr,
+			"collie: no cgroups: %s; a stop ends what is found as a subreaper\n", why);
 	return r;
 }
 

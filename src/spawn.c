@@ -67,8 +67,8 @@
 /* struct clone_args of <linux/sched.h> up to .cgroup (CLONE_ARGS_SIZE_VER2),
  * spelled out: that header's CLONE_* macros clash with <sched.h>'s. */
 struct clone3_args {
-	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls,
-		set_tid, set_tid_size, cgroup;
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+		set_tid_size, cgroup;
 };
 
 /* Enough for the child's frames (its code is never instrumented by
@@ -284,8 +284,8 @@ static long clone3_call(struct clone3_args *args, int (*fn)(void *), void *arg)
 			 "hlt\n"
 			 "1:"
 			 : "=a"(ret)
-			 : "0"((long)SYS_clone3), "D"(args), "S"(sizeof(*args)), [fn] "r"(fn),
-			   [arg] "r"(arg), [nr_exit] "i"(SYS_exit)
+			 : "0"((long)SYS_clone3), "D"(args),
+			   "S"(sizeof(*args)), [fn] "r"(fn), [arg] "r"(arg), [nr_exit] "i"(SYS_exit)
 			 : "rcx", "r11", "memory");
 	return ret;
 }

@@ -146,13 +146,12 @@ struct col_spawn_opts {
 	unsigned flags;	     /* enum col_spawn_flags */
 };
 
-#define COL_SPAWN_OPTS_INIT                             \
-	{                                               \
-		.stdio = { { COL_STDIO_INHERIT, -1 },   \
-			   { COL_STDIO_INHERIT, -1 },   \
-			   { COL_STDIO_INHERIT, -1 } }, \
-		.tty_fd = -1, .umask = 022,             \
-		.cgroup_fd = -1,                        \
+#define COL_SPAWN_OPTS_INIT                                  \
+	{                                                    \
+		.stdio = { { COL_STDIO_INHERIT, -1 },        \
+			   { COL_STDIO_INHERIT, -1 },        \
+			   { COL_STDIO_INHERIT, -1 } },      \
+		.tty_fd = -1, .umask = 022, .cgroup_fd = -1, \
 	}
 
 /* A started child. Release with col_child_release(). */

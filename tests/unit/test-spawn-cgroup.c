@@ -94,8 +94,8 @@ static void make_cgroup(struct test_cgroup *cg)
 	snprintf(cg->abs, sizeof(cg->abs), "%s%s", mnt, cg->rel);
 	if (mkdir(cg->abs, 0755) < 0) {
 		if (errno == EACCES || errno == EPERM || errno == EROFS)
-			cr_skip_test("cannot make a cgroup in %s%s (%s): not delegated to us",
-				     mnt, own, strerror(errno));
+			cr_skip_test("cannot make a cgroup in %s%s (%s): not delegated to us", mnt,
+				     own, strerror(errno));
 		cr_assert_fail("mkdir %s: %s", cg->abs, strerror(errno));
 	}
 	cg->fd = open(cg->abs, O_PATH | O_DIRECTORY | O_CLOEXEC);
