@@ -367,6 +367,7 @@ static void begin(struct target *t, enum verb verb)
 	t->phase = PHASE_STOP;
 	if (verb != VERB_START)
 		sv_proc_stop(t->p); /* -EALREADY: already stopped, fine */
+	sv_info(t->p, &in);	    /* an EXITED one may be STOPPING now (its cgroup) */
 	if (verb == VERB_STOP && !active_state(in.state) && !sv_proc_pending(t->p))
 		t->message = "already stopped";
 }

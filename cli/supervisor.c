@@ -30,6 +30,7 @@
 #include "collie/cmdline.h"
 #include "collie/fd.h"
 #include "collie/spawn.h"
+#include "cgroup.h"
 #include "ready.h"
 #include "supervisor.h"
 #include "banned.h"
@@ -67,6 +68,7 @@ struct sv_proc {
 	bool has_exit;
 	struct col_status last_exit;
 	struct logs_proc *log; /* its output's capture, or NULL */
+	struct cgroup *cg;     /* its cgroup v2, made at its first start; NULL: none */
 };
 
 struct sv {
@@ -76,6 +78,7 @@ struct sv {
 	struct sv_proc *procs; /* in the config's order: priority, then name */
 	size_t n_procs;
 	bool stopping_all;
+	struct cgroups *cgs; /* the supervisor's cgroup tree; NULL: none (cgroup.h) */
 };
 
 static const char *const state_names[] = {
@@ -91,7 +94,7 @@ static const unsigned allowed[] = {
 	[SV_RUNNING] = 1u << SV_STOPPING | 1u << SV_EXITED,
 	[SV_BACKOFF] = 1u << SV_STARTING | 1u << SV_FATAL | 1u << SV_STOPPED,
 	[SV_STOPPING] = 1u << SV_STOPPED,
-	[SV_EXITED] = 1u << SV_STARTING,
+	[SV_EXITED] = 1u << SV_STARTING | 1u << SV_STOPPING, /* its daemon (cgroup) */
 	[SV_FATAL] = 1u << SV_STARTING,
 };
 
@@ -239,6 +242,85 @@ static void run_ended(struct sv_proc *p)
 		arm(p, TIMER_BACKOFF, backoff_delay(prog, p->fails));
 }
 
+/*
+ * cgroups (cgroup.h): with the supervisor's tree, each process runs in a
+ * cgroup of its own, so stopping it ends all it started. The stop signal
+ * goes where supervisord sends it (the process, or its group with
+ * stopasgroup); once the process itself has exited, what is left in its
+ * cgroup (a setsid'd child, a daemon) gets the stop signal too, since
+ * nobody else will pass it on; at stopwaitsecs the whole cgroup gets
+ * SIGKILL; and it is STOPPED only when the cgroup is empty.
+ */
+static void on_cgroup_empty(struct cgroup *cg, void *data)
+{
+	struct sv_proc *p = data;
+
+	/* Its own processes' exits come through their pidfds: wait for them. */
+	if (p->state != SV_STOPPING || p->pl.n_members)
+		return;
+	cgroup_free(p->cg); /* a stop leaves nothing; the next start makes it again */
+	p->cg = NULL;
+	disarm(p);
+	set_state(p, SV_STOPPED);
+	pump(p->sv);
+}
+
+/* Start it inside its cgroup, made at its first start. */
+static void cgroup_prepare(struct sv_proc *p, struct col_spawn_opts *base)
+{
+	int r;
+
+	if (!p->sv->cgs)
+		return;
+	if (!p->cg && (r = cgroup_new(p->sv->cgs, p->cp->name, on_cgroup_empty, p, &p->cg)) < 0) {
+		fprintf(stderr, "collie: %s: cannot make its cgroup (%s): starting it without\n",
+			p->cp->name, strerror(-r));
+		return;
+	}
+	base->flags |= COL_SPAWN_SET_CGROUP;
+	base->cgroup_fd = cgroup_fd(p->cg);
+}
+
+/* STOPPING and its own processes have exited: whether its cgroup still
+ * holds some, which then get the stop signal; if not, it goes. */
+static bool cgroup_stop_leftovers(struct sv_proc *p)
+{
+	if (!p->cg)
+		return false;
+	if (!cgroup_populated(p->cg)) {
+		cgroup_free(p->cg);
+		p->cg = NULL;
+		return false;
+	}
+	cgroup_signal(p->cg, p->prog->stopsignal, sv_trace ? p->cp->name : NULL);
+	return true;
+}
+
+/* A stop of an EXITED process whose cgroup is not empty (it daemonized):
+ * STOPPING, and its cgroup gets what a running process's group would. */
+static void cgroup_stop_exited(struct sv_proc *p)
+{
+	if (!p->cg || !cgroup_populated(p->cg))
+		return;
+	set_state(p, SV_STOPPING);
+	cgroup_signal(p->cg, p->prog->stopsignal, sv_trace ? p->cp->name : NULL);
+	arm(p, TIMER_STOPWAIT, p->prog->stopwait);
+}
+
+static void cgroup_kill_tree(struct sv_proc *p)
+{
+	int r = p->cg ? cgroup_kill(p->cg) : 0;
+
+	if (r < 0)
+		fprintf(stderr, "collie: %s: cannot kill its cgroup: %s\n", p->cp->name,
+			strerror(-r));
+}
+
+void sv_set_cgroups(struct sv *sv, struct cgroups *cgs)
+{
+	sv->cgs = cgs;
+}
+
 static void proc_exited(struct sv_proc *p)
 {
 	char what[64];
@@ -248,10 +330,12 @@ static void proc_exited(struct sv_proc *p)
 	col_pipeline_status(&p->pl, &p->last_exit);
 	p->has_exit = true;
 	release_pipeline(p);
-	disarm(p);
 	col_status_format(&p->last_exit, what, sizeof(what));
 	if (sv_trace)
 		fprintf(stderr, "collie: %s: %s\n", p->cp->name, what);
+	if (p->state == SV_STOPPING && cgroup_stop_leftovers(p))
+		return; /* STOPPED once its cgroup is empty: on_cgroup_empty() */
+	disarm(p);
 	switch (p->state) {
 	case SV_STARTING:
 		start_failed(p);
@@ -312,6 +396,7 @@ static void on_timer(struct col_source *src, uint64_t now, void *data)
 				"SIGKILL\n",
 				p->cp->name, (double)p->prog->stopwait / COL_USEC_PER_SEC);
 			signal_proc(p, SIGKILL, true);
+			cgroup_kill_tree(p);
 		}
 		break;
 	case TIMER_NONE:
@@ -485,6 +570,7 @@ static void spawn_proc(struct sv_proc *p)
 	set_state(p, SV_STARTING);
 	p->started_at = col_now();
 	base_opts(p, &base, rl);
+	cgroup_prepare(p, &base);
 	ro.base = &base;
 	ro.stdio[0].kind = COL_STDIO_NULL;
 	if (p->log)
@@ -564,6 +650,7 @@ static void begin_stop(struct sv_proc *p)
 	}
 	if (p->state == SV_EXITED) {
 		disarm(p); /* a pending restart */
+		cgroup_stop_exited(p);
 		return;
 	}
 	if (p->state != SV_STARTING && p->state != SV_RUNNING)
@@ -668,6 +755,7 @@ void sv_free(struct sv *sv)
 		}
 		release_pipeline(p);
 		col_source_free(p->timer);
+		cgroup_free(p->cg);
 	}
 	free(sv->procs);
 	free(sv);
@@ -771,7 +859,8 @@ int sv_proc_stop(struct sv_proc *p)
 		p->want_start = false; /* it was waiting for its dependencies */
 		return 0;
 	}
-	if (!active(p) && !(p->state == SV_EXITED && p->timer_for == TIMER_BACKOFF))
+	if (!active(p) && !(p->state == SV_EXITED && p->timer_for == TIMER_BACKOFF) &&
+	    !(p->state == SV_EXITED && p->cg && cgroup_populated(p->cg)))
 		return -EALREADY;
 	begin_stop(p);
 	return 0;

@@ -12,7 +12,8 @@
  *   BACKOFF  -> FATAL     more than startretries failed starts in a row
  *   RUNNING  -> EXITED    it exited; autorestart may start it again
  *   *        -> STOPPING  stop requested: stopsignal, SIGKILL after stopwaitsecs
- *   STOPPING -> STOPPED   it exited
+ *   EXITED   -> STOPPING  stop requested while its cgroup still holds processes
+ *   STOPPING -> STOPPED   it exited (and its cgroup, if it has one, is empty)
  */
 #ifndef COLLIE_CLI_SUPERVISOR_H
 #define COLLIE_CLI_SUPERVISOR_H
@@ -80,6 +81,11 @@ void sv_free(struct sv *sv);
 /* Capture the output of every process through logs (borrowed; NULL:
  * stdout and stderr are inherited). Call before starting anything. */
 void sv_set_logs(struct sv *sv, struct logs *logs);
+
+/* Run every process in a cgroup of its own under cgs (borrowed; NULL:
+ * none; see cgroup.h). Call before starting anything. */
+struct cgroups;
+void sv_set_cgroups(struct sv *sv, struct cgroups *cgs);
 
 /* Start every autostart program: priority order, each once its depends_on
  * are RUNNING. */
