@@ -461,6 +461,39 @@ static int run_down(struct client *cl, unsigned opts, int argc, char **argv)
 	return ok ? wait_exit(cl) : CLI_EXIT_FAILURE;
 }
 
+static void print_names(json_t *reply, const char *key, const char *what)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach (json_object_get(reply, key), i, v)
+		printf("%s: %s\n", json_string_value(v), what);
+}
+
+/* update: what was added, changed and removed, one process per line. */
+static int run_update(struct client *cl, unsigned opts, int argc, char **argv)
+{
+	json_t *args = json_pack("{s:b}", "wait", !(opts & OPT_NO_WAIT)), *reply;
+	bool ok;
+
+	if (call(cl, args, &reply) < 0)
+		return CLI_EXIT_FAILURE;
+	ok = json_is_true(json_object_get(reply, "ok"));
+	if (!ok) {
+		report_error(cl, reply);
+	} else {
+		print_names(reply, "removed", "removed");
+		print_names(reply, "changed", "changed");
+		print_names(reply, "added", "added");
+		if (!json_array_size(json_object_get(reply, "removed")) &&
+		    !json_array_size(json_object_get(reply, "changed")) &&
+		    !json_array_size(json_object_get(reply, "added")))
+			printf("no change\n");
+	}
+	json_decref(reply);
+	return ok ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+}
+
 static const struct command commands[] = {
 	{ "status", "status [-s SOCKET] [--json] [--pss] [NAME...]", OPT_JSON | OPT_PSS, 0, -1,
 	  run_status },
@@ -473,6 +506,8 @@ static const struct command commands[] = {
 	{ "signal", "signal [-s SOCKET] [--group] SIGNAL NAME...", OPT_GROUP, 2, -1, run_action },
 	{ "pid", "pid [-s SOCKET] [NAME...]", 0, 0, -1, run_pid },
 	{ "down", "down [-s SOCKET] [-t SECS]", OPT_TIMEOUT, 0, 0, run_down },
+	{ "update", "update [-s SOCKET] [-t SECS] [--no-wait]", OPT_TIMEOUT | OPT_NO_WAIT, 0, 0,
+	  run_update },
 };
 
 bool cli_is_client_command(const char *name)

@@ -27,6 +27,10 @@ struct control;
 struct control_hooks {
 	/* `down`: stop every program and exit, as SIGTERM does. */
 	void (*down)(void *data);
+	/* `update`: load the configuration again and apply it (sv_reload()).
+	 * 0 and *rep (the control socket releases it), or -1 and *error
+	 * (malloc'd: what is wrong, e.g. the configuration's errors). */
+	int (*update)(void *data, struct sv_reload_report *rep, char **error);
 	void *data;
 };
 
@@ -53,6 +57,10 @@ int control_new(struct col_loop *loop, struct sv *sv, const char *path,
 /* Close every connection, remove the socket file (if still ours) and
  * free. Takes NULL. */
 void control_free(struct control *ctl);
+
+/* Tell the control socket that a reload took p away (from
+ * sv_hooks.removed): nothing refers to p afterwards. */
+void control_proc_removed(struct control *ctl, struct sv_proc *p);
 
 /* Tell the control socket that p changed state (from sv_hooks.state_changed):
  * requests waiting on p are answered from the loop's next turn. */
