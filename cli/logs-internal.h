@@ -130,9 +130,10 @@ void logs__sink_flush(struct logs_sink *s);
 void logs__sink_disown(struct logs_sink *s, const struct logs_stream *stream);
 /* Close and open again (SIGUSR2). 1 when a file was reopened, else 0. */
 int logs__sink_reopen(struct logs_sink *s);
-/* At exit: a last try (waiting up to until for a blocked stream), then
- * count what is still held as dropped and say so on stderr. */
-void logs__sink_finish(struct logs_sink *s, uint64_t until);
+/* At exit (or when s is closed for good): a last try (waiting up to
+ * until for a blocked stream), then count what is still held as dropped
+ * and say so on stderr ("N lines could not be written WHEN"). */
+void logs__sink_finish(struct logs_sink *s, uint64_t until, const char *when);
 void logs__sink_free(struct logs_sink *s);
 
 /* logs.c */

@@ -695,7 +695,7 @@ void logs__sink_disown(struct logs_sink *s, const struct logs_stream *stream)
 			s->runs[i].owner = NULL;
 }
 
-void logs__sink_finish(struct logs_sink *s, uint64_t until)
+void logs__sink_finish(struct logs_sink *s, uint64_t until, const char *when)
 {
 	uint64_t lost;
 
@@ -713,7 +713,7 @@ void logs__sink_finish(struct logs_sink *s, uint64_t until)
 	s->writable = NULL;
 	lost = lose_held(s);
 	if (lost)
-		say(s, "%llu lines could not be written before it was closed (%s)", (unsigned long long)lost,
+		say(s, "%llu lines could not be written %s (%s)", (unsigned long long)lost, when,
 		    reason(s->error ? s->error : EAGAIN));
 	release_buffers(s);
 }

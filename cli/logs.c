@@ -339,27 +339,28 @@ static void report(const struct logs_proc *lp)
 	}
 }
 
-/* s no longer receives s's lines: a file nobody else writes is flushed,
- * closed and freed; held lines of the stream stay, counted to nobody. */
-static void release_dest(struct logs *logs, struct logs_sink *s, struct logs_stream *stream)
+/* The streams of a capture being removed, and where they write. */
+static void streams_of(struct logs_proc *lp, struct logs_stream *st[4], struct logs_sink *sk[4])
 {
-	if (!s)
-		return;
-	logs__sink_disown(s, stream);
-	if (--s->users > 0 || s->own || s->kind == SINK_SYSLOG)
-		return;
-	logs__sink_finish(s, col_now());
-	for (struct logs_sink **link = &logs->sinks; *link; link = &(*link)->next) {
-		if (*link == s) {
-			*link = s->next;
-			break;
-		}
-	}
-	logs__sink_free(s);
+	st[0] = st[1] = &lp->out;
+	st[2] = st[3] = &lp->err;
+	sk[0] = lp->out.dest;
+	sk[1] = lp->out.syslog;
+	sk[2] = lp->err.dest;
+	sk[3] = lp->err.syslog;
+}
+
+/* Whether s is a file or stream of the configuration's that nobody writes
+ * once one more user leaves (collie's own output and syslog stay). */
+static bool last_user(const struct logs_sink *s)
+{
+	return s && s->users == 1 && !s->own && s->kind != SINK_SYSLOG;
 }
 
 void logs_remove(struct logs_proc *lp)
 {
+	struct logs_stream *st[4];
+	struct logs_sink *sk[4];
 	struct logs *logs;
 	size_t k = 0;
 
@@ -367,15 +368,30 @@ void logs_remove(struct logs_proc *lp)
 		return;
 	logs = lp->logs;
 	logs_proc_exited(lp);
+	streams_of(lp, st, sk);
+	/* a destination only lp wrote: last try now, its losses counted to lp */
+	for (size_t i = 0; i < 4; i++)
+		if (last_user(sk[i]))
+			logs__sink_finish(sk[i], col_now(), "before it was closed");
 	report(lp);
+	for (size_t i = 0; i < 4; i++) {
+		if (!sk[i])
+			continue;
+		logs__sink_disown(sk[i], st[i]);
+		if (--sk[i]->users > 0 || sk[i]->own || sk[i]->kind == SINK_SYSLOG)
+			continue;
+		for (struct logs_sink **link = &logs->sinks; *link; link = &(*link)->next) {
+			if (*link == sk[i]) {
+				*link = sk[i]->next;
+				break;
+			}
+		}
+		logs__sink_free(sk[i]);
+	}
 	for (size_t i = 0; i < logs->n_procs; i++)
 		if (logs->procs[i] != lp)
 			logs->procs[k++] = logs->procs[i];
 	logs->n_procs = k;
-	release_dest(logs, lp->out.dest, &lp->out);
-	release_dest(logs, lp->out.syslog, &lp->out);
-	release_dest(logs, lp->err.dest, &lp->err);
-	release_dest(logs, lp->err.syslog, &lp->err);
 	free_stream(&lp->out);
 	free_stream(&lp->err);
 	cfg_unref(lp->cfg);
@@ -391,7 +407,7 @@ void logs_free(struct logs *logs)
 	for (size_t i = 0; i < logs->n_procs; i++)
 		logs_proc_exited(logs->procs[i]);
 	for (struct logs_sink *s = logs->sinks; s; s = s->next)
-		logs__sink_finish(s, until);
+		logs__sink_finish(s, until, "before exit");
 	for (size_t i = 0; i < logs->n_procs; i++) {
 		struct logs_proc *lp = logs->procs[i];
 

@@ -58,7 +58,8 @@ struct sv {
 struct sv_proc *sv__proc_new(struct sv *sv, struct cfg *cfg, const struct cfg_program *prog,
 			     const struct cfg_process *cp);
 
-/* Kill and reap what still runs, release its capture and its cfg, free. */
+/* Kill and reap what still runs, release its cfg, free. Its capture
+ * (p->log) stays: logs_remove() it first when it goes too. */
 void sv__proc_free(struct sv_proc *p);
 
 /* p (already out of sv->procs; sv->retired has room) is no longer in the

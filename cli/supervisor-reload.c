@@ -158,9 +158,12 @@ static int report(const struct sv *sv, const struct plan *pl, struct sv_reload_r
 
 static void plan_release(struct plan *pl, bool failed)
 {
-	for (size_t k = 0; failed && pl->slot && k < pl->n; k++)
-		if (pl->slot[k].change != CHANGE_NONE)
+	for (size_t k = 0; failed && pl->slot && k < pl->n; k++) {
+		if (pl->slot[k].change != CHANGE_NONE && pl->slot[k].p) {
+			logs_remove(pl->slot[k].p->log);
 			sv__proc_free(pl->slot[k].p);
+		}
+	}
 	free(pl->slot);
 	free(pl->kept);
 	free(pl->succ);

@@ -629,7 +629,6 @@ void sv__proc_free(struct sv_proc *p)
 		p->replaced_by->replaces = NULL;
 	if (p->replaces)
 		p->replaces->replaced_by = NULL;
-	logs_remove(p->log);
 	cfg_unref(p->cfg);
 	free(p);
 }
@@ -650,6 +649,7 @@ static void on_sweep(struct col_source *src, uint64_t now, void *data)
 		}
 		if (sv_trace)
 			fprintf(stderr, "collie: %s: removed\n", p->cp->name);
+		logs_remove(p->log);
 		sv__proc_free(p);
 		freed = true;
 	}
