@@ -474,6 +474,39 @@ static int run_logs(struct client *cl, unsigned opts, int argc, char **argv)
 	return client_logs(cl, opts & OPT_FOLLOW, argc, argv);
 }
 
+static void print_names(json_t *reply, const char *key, const char *what)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach (json_object_get(reply, key), i, v)
+		printf("%s: %s\n", json_string_value(v), what);
+}
+
+/* update: what was added, changed and removed, one process per line. */
+static int run_update(struct client *cl, unsigned opts, int argc, char **argv)
+{
+	json_t *args = json_pack("{s:b}", "wait", !(opts & OPT_NO_WAIT)), *reply;
+	bool ok;
+
+	if (client_call(cl, args, &reply) < 0)
+		return CLI_EXIT_FAILURE;
+	ok = json_is_true(json_object_get(reply, "ok"));
+	if (!ok) {
+		client_report_error(cl, reply);
+	} else {
+		print_names(reply, "removed", "removed");
+		print_names(reply, "changed", "changed");
+		print_names(reply, "added", "added");
+		if (!json_array_size(json_object_get(reply, "removed")) &&
+		    !json_array_size(json_object_get(reply, "changed")) &&
+		    !json_array_size(json_object_get(reply, "added")))
+			printf("no change\n");
+	}
+	json_decref(reply);
+	return ok ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+}
+
 static const struct command commands[] = {
 	{ "status", "status [-s SOCKET] [--json] [--pss] [NAME...]", OPT_JSON | OPT_PSS, 0, -1,
 	  run_status },
@@ -488,6 +521,8 @@ static const struct command commands[] = {
 	{ "down", "down [-s SOCKET] [-t SECS]", OPT_TIMEOUT, 0, 0, run_down },
 	{ "logs", "logs [-s SOCKET] [-f] [-n N] [NAME...]\n       collie logs [-s SOCKET] --reopen",
 	  OPT_FOLLOW | OPT_LINES | OPT_REOPEN, 0, -1, run_logs },
+	{ "update", "update [-s SOCKET] [-t SECS] [--no-wait]", OPT_TIMEOUT | OPT_NO_WAIT, 0, 0,
+	  run_update },
 };
 
 bool cli_is_client_command(const char *name)

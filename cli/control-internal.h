@@ -78,7 +78,7 @@ json_t *cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
  * Run one request (a parsed JSON value) from c. Returns the reply, or
  * NULL and *ret_wait when the request waits for processes (start, stop,
- * restart): c keeps *ret_wait until its reply is sent through
+ * restart, update): c keeps *ret_wait until its reply is sent through
  * conn_reply().
  */
 json_t *cmd_execute(struct control *ctl, struct conn *c, json_t *req, struct cmd_wait **ret_wait);
@@ -89,6 +89,10 @@ void cmd_wait_check_all(struct control *ctl);
 /* p changed state: note it in every waiting request (called from inside
  * the supervisor: only notes). Returns whether any request waits. */
 bool cmd_wait_note_all(struct control *ctl, struct sv_proc *p, enum sv_state to);
+
+/* A reload took p out of the configuration: requests waiting on it are
+ * done with it (it is about to be freed). */
+void cmd_wait_forget_all(struct control *ctl, struct sv_proc *p);
 
 /* Its connection closed: w goes on without it, and is dropped once done.
  * Takes NULL. */

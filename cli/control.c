@@ -636,6 +636,14 @@ void control_state_changed(struct control *ctl, struct sv_proc *p, enum sv_state
 		col_timer_set(ctl->wake, col_now(), 0);
 }
 
+void control_proc_removed(struct control *ctl, struct sv_proc *p)
+{
+	if (!ctl)
+		return;
+	cmd_wait_forget_all(ctl, p);
+	col_timer_set(ctl->wake, col_now(), 0);
+}
+
 int control_new(struct col_loop *loop, struct sv *sv, const char *path,
 		const struct control_hooks *hooks, struct control **ret)
 {

@@ -31,6 +31,10 @@ struct control;
 struct control_hooks {
 	/* `down`: stop every program and exit, as SIGTERM does. */
 	void (*down)(void *data);
+	/* `update`: load the configuration again and apply it (sv_reload()).
+	 * 0 and *rep (the control socket releases it), or -1 and *error
+	 * (malloc'd: what is wrong, e.g. the configuration's errors). */
+	int (*update)(void *data, struct sv_reload_report *rep, char **error);
 	void *data;
 };
 
@@ -61,6 +65,10 @@ void control_free(struct control *ctl);
 /* Answer `logs` and `reopen` from logs (borrowed; NULL: they fail):
  * call before the loop runs, and control_free() before logs_free(). */
 void control_set_logs(struct control *ctl, struct logs *logs);
+
+/* Tell the control socket that a reload took p away (from
+ * sv_hooks.removed): nothing refers to p afterwards. */
+void control_proc_removed(struct control *ctl, struct sv_proc *p);
 
 /* Tell the control socket that p changed state (from sv_hooks.state_changed):
  * requests waiting on p are answered from the loop's next turn. */

@@ -138,10 +138,6 @@ void logs__follow_flush(struct logs *logs)
 
 void logs__follow_release(struct logs *logs)
 {
-	for (size_t i = 0; i < logs->n_procs; i++) {
-		free(logs->procs[i].ring);
-		logs->procs[i].ring = NULL;
-	}
 	free(logs->rec);
 	logs->rec = NULL;
 }

@@ -86,15 +86,31 @@ struct logs_stats {
 };
 
 /*
- * Make the pipes of every process of cfg (borrowed: keep it alive) and
+ * Make the pipes of every process of cfg (each capture takes a reference) and
  * open their destinations, watched by loop. A log file that cannot be
  * opened is not an error: it is reported on stderr and retried, and its
  * lines are held meanwhile. Ignores SIGPIPE in collie (children get the
  * default back: col_spawn_start()), so a closed terminal or pipe is an
  * EPIPE, not a death. Returns 0 and *ret, or -errno (-EMFILE, -ENOMEM).
  */
-int logs_new(struct col_loop *loop, const struct cfg *cfg, const struct logs_opts *opts,
+int logs_new(struct col_loop *loop, struct cfg *cfg, const struct logs_opts *opts,
 	     struct logs **ret);
+
+/* One more process (a reload added it; each capture takes a reference to
+ * cfg): its pipes made, its destinations opened or shared. 0 and *ret, or
+ * -errno (nothing added). */
+int logs_add(struct logs *logs, struct cfg *cfg, const struct cfg_program *prog,
+	     const struct cfg_process *cp, struct logs_proc **ret);
+
+/* A reload kept lp's process unchanged: its settings are now (equal ones)
+ * in cfg. */
+void logs_rebind(struct logs_proc *lp, struct cfg *cfg, const struct cfg_program *prog,
+		 const struct cfg_process *cp);
+
+/* lp's process is gone for good (a reload removed it): read what its
+ * pipes hold, close them, close a log file nobody else writes, free.
+ * Takes NULL. */
+void logs_remove(struct logs_proc *lp);
 
 /* Read what the pipes still hold, write out unterminated lines, flush
  * every destination once more, report (on stderr) what could not be

@@ -16,6 +16,8 @@
  *   collie down       (control socket, control.c) as SIGTERM
  *   SIGUSR2           reopen every log file (after logrotate renamed them;
  *                     `collie logs --reopen` asks the same, control-logs.c)
+ *   SIGHUP            load the configuration again and apply the
+ *                     difference (as `collie update`; sv_reload())
  *
  * The programs' output is captured (logs.h): to their log files, else to
  * collie's stdout prefixed with their names.
@@ -45,6 +47,7 @@
 #define LEFTOVER_GRACE_USEC (5 * COL_USEC_PER_SEC)
 
 struct up_state {
+	const struct cfg_load_opts *load; /* how the configuration was loaded: again so */
 	struct col_loop *loop;
 	struct sv *sv;
 	struct control *ctl;
@@ -101,6 +104,68 @@ static void on_critical(struct sv *sv, const struct sv_proc *p, int code, void *
 	sv_stop_all(u->sv);
 }
 
+static void say_names(const char *what, char **names)
+{
+	for (char **n = names; n && *n; n++)
+		fprintf(stderr, "collie: update: %s %s\n", *n, what);
+}
+
+/*
+ * Load the configuration again, the way it was loaded at start, and
+ * apply the difference. A configuration with errors changes nothing:
+ * -1 and *error (the errors, one per line). What changed is said on
+ * stderr, as supervisord logs it.
+ */
+static int reload(struct up_state *u, struct sv_reload_report *rep, char **error)
+{
+	struct cfg *cfg = NULL;
+	char *load_error = NULL;
+	size_t len;
+	int r;
+
+	if (u->stopping) {
+		*error = strdup("not now: everything is being stopped");
+		return -1;
+	}
+	if (cfg_load(u->load, &cfg, &load_error) < 0) {
+		/* "the configuration has errors; nothing changed:\n" + the errors */
+		len = strlen(load_error ? load_error : "") + 64;
+		if ((*error = malloc(len)))
+			snprintf(*error, len, "the configuration has errors; nothing changed:\n%s",
+				 load_error ? load_error : "out of memory");
+		free(load_error);
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->n_warnings; i++)
+		fprintf(stderr, "collie: warning: %s\n", cfg->warnings[i].text);
+	r = sv_reload(u->sv, cfg, rep);
+	cfg_unref(cfg); /* the processes hold it now */
+	if (r < 0) {
+		if ((*error = malloc(128)))
+			snprintf(*error, 128, "cannot apply the configuration: %s; nothing changed",
+				 strerror(-r));
+		return -1;
+	}
+	say_names("added", rep->added);
+	say_names("changed: restarting it", rep->changed);
+	say_names("removed: stopping it", rep->removed);
+	if (!rep->n_added && !rep->n_changed && !rep->n_removed)
+		fprintf(stderr, "collie: update: no change\n");
+	return 0;
+}
+
+static int on_update(void *data, struct sv_reload_report *rep, char **error)
+{
+	return reload(data, rep, error);
+}
+
+static void on_removed(struct sv *sv, struct sv_proc *p, void *data)
+{
+	struct up_state *u = data;
+
+	control_proc_removed(u->ctl, p);
+}
+
 static void on_signal(struct col_source *src, const struct signalfd_siginfo *si, void *data)
 {
 	struct up_state *u = data;
@@ -114,8 +179,15 @@ static void on_signal(struct col_source *src, const struct signalfd_siginfo *si,
 		return;
 	}
 	if (sig == SIGHUP) {
-		fprintf(stderr, "collie: SIGHUP: reloading the configuration is not implemented "
-				"yet; nothing changed\n");
+		struct sv_reload_report rep;
+		char *error = NULL;
+
+		if (reload(u, &rep, &error) < 0) {
+			fprintf(stderr, "collie: SIGHUP: %s\n", error ? error : "reload failed");
+			free(error);
+			return;
+		}
+		sv_reload_report_release(&rep);
 		return;
 	}
 	if (u->stopping) {
@@ -218,7 +290,8 @@ static int setup_cgroups(struct up_state *u)
 /* With -d: the daemon's handle, told "ready" once the control socket listens. */
 static struct col_daemon *daemon_handle;
 
-static int run_supervisor(struct cfg *cfg, const char *socket_path, bool init_mode)
+static int run_supervisor(const struct cfg_load_opts *lo, struct cfg *cfg, const char *socket_path,
+			  bool init_mode)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR2 };
 	struct up_state u = { 0 };
@@ -226,10 +299,12 @@ static int run_supervisor(struct cfg *cfg, const char *socket_path, bool init_mo
 	struct sv_hooks hooks = { .all_stopped = on_all_stopped,
 				  .critical = on_critical,
 				  .state_changed = on_state_changed,
+				  .removed = on_removed,
 				  .data = &u };
-	struct control_hooks ctl_hooks = { .down = on_down, .data = &u };
+	struct control_hooks ctl_hooks = { .down = on_down, .update = on_update, .data = &u };
 	int r;
 
+	u.load = lo;
 	u.left.pid1 = getpid() == 1;
 	u.left.verbose = sv_trace;
 	u.left.who = "collie";
@@ -307,7 +382,8 @@ static bool pidfile_dir_ready(const char *pidfile)
  * "/": relative paths in the configuration (directory=, log files) mean
  * what they meant when it was checked, as with supervisord's default.
  */
-static int run_daemon(struct cfg *cfg, const char *socket_path, const char *pidfile, bool init_mode)
+static int run_daemon(const struct cfg_load_opts *lo, struct cfg *cfg, const char *socket_path,
+		      const char *pidfile, bool init_mode)
 {
 	struct col_daemon_opts o = COL_DAEMON_OPTS_INIT;
 	struct col_daemon d;
@@ -349,7 +425,7 @@ static int run_daemon(struct cfg *cfg, const char *socket_path, const char *pidf
 		return r < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 	}
 	daemon_handle = &d;
-	r = run_supervisor(cfg, socket_path, init_mode);
+	r = run_supervisor(lo, cfg, socket_path, init_mode);
 	col_daemon_release(&d);
 	return r;
 }
@@ -440,8 +516,8 @@ int cli_up(int argc, char **argv)
 	}
 	for (size_t i = 0; i < cfg->n_warnings; i++)
 		fprintf(stderr, "collie: warning: %s\n", cfg->warnings[i].text);
-	r = daemonize ? run_daemon(cfg, socket_path, pidfile, init_mode)
-		      : run_supervisor(cfg, socket_path, init_mode);
-	cfg_free(cfg);
+	r = daemonize ? run_daemon(&lo, cfg, socket_path, pidfile, init_mode)
+		      : run_supervisor(&lo, cfg, socket_path, init_mode);
+	cfg_unref(cfg);
 	return r;
 }
