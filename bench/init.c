@@ -23,14 +23,18 @@
  * not still starting up), the init's own /proc/PID/smaps_rollup is read:
  * RSS, PSS (shared pages divided among the processes that map them, so a
  * dynamic init's libc counts for little) and anonymous memory (heap,
- * stack, written data: what no other process can share). Then bench/idle
+ * stack, written data: what no other process can share); and, from
+ * /proc/PID/smaps, how the PSS divides among the init's own binary, libc,
+ * ld.so, other libraries, heap, stack and the rest. Then bench/idle
  * gets EOF on stdin and exits, and the init exits after it. Nothing is
  * killed by pid; an init that does not exit in time is killed through its
  * pidfd.
  *
  * Which inits: collie as built (dynamically linked to glibc, like Debian's
- * tini and dumb-init) and a static collie built by bench/meson.build from
- * the same object files (like Debian's tini-static); tini with and without
+ * tini and dumb-init); a static collie built by bench/meson.build from the
+ * same object files (glibc, like Debian's tini-static); the static collie
+ * of `make static` (musl: build-static/cli/collie, where it has been
+ * built); tini with and without
  * -s (collie always registers as a subreaper when it is not PID 1; tini
  * does only with -s, and otherwise prints a warning). Every program runs
  * with stdio on /dev/null and the same fixed environment (PATH only), so
@@ -63,6 +67,9 @@
 #ifndef COL_BENCH_COLLIE_STATIC
 #define COL_BENCH_COLLIE_STATIC ""
 #endif
+#ifndef COL_BENCH_COLLIE_MUSL
+#define COL_BENCH_COLLIE_MUSL ""
+#endif
 #ifndef COL_BENCH_IDLE
 #define COL_BENCH_IDLE "bench/idle"
 #endif
@@ -85,6 +92,7 @@ enum method_id {
 	M_BARE,
 	M_COLLIE,
 	M_COLLIE_STATIC,
+	M_COLLIE_MUSL,
 	M_TINI,
 	M_TINI_S,
 	M_TINI_STATIC_S,
@@ -110,6 +118,7 @@ static const struct ratio ratios[] = {
 	{ M_COLLIE, M_TINI },
 	{ M_COLLIE, M_TINI_S },
 	{ M_COLLIE_STATIC, M_TINI_STATIC_S },
+	{ M_COLLIE_MUSL, M_TINI_STATIC_S },
 	{ M_COLLIE, M_DUMB_INIT },
 	{ M_COLLIE_STATIC, M_COLLIE },
 };
@@ -126,10 +135,24 @@ struct config {
 	long idle_syscall[N_METHODS]; /* where each init was found asleep */
 };
 
-/* Microseconds per run [rep][method]; kB [rep][method][field]. */
+/*
+ * Where an init's PSS goes: each mapping of /proc/PID/smaps is counted
+ * under one of these, by its path. "binary" is the init's own executable
+ * (the target of /proc/PID/exe); "other" is every anonymous mapping but
+ * the heap and the stack (libc's and ld.so's bss, TLS, mmap'd malloc
+ * arenas) and the kernel's [vdso] and [vvar].
+ */
+enum map_kind { MAP_BINARY, MAP_LIBC, MAP_LDSO, MAP_LIBS, MAP_HEAP, MAP_STACK, MAP_OTHER, MAP_KINDS };
+
+static const char *const map_kind_names[MAP_KINDS] = { "binary", "libc",  "ld.so", "libs",
+						       "heap",	 "stack", "other" };
+
+/* Microseconds per run [rep][method]; kB [rep][method][field]; PSS in kB
+ * [rep][method][map_kind]. */
 struct results {
 	double *us;
 	double *kb;
+	double *map;
 };
 
 static char *const environment[] = { "PATH=/usr/local/bin:/usr/bin:/bin", NULL };
@@ -146,6 +169,7 @@ static void usage(FILE *f)
 		"  -m, --memory-reps=M    memory measurements per init (default 15; 0: none)\n"
 		"      --collie=PATH      default " COL_BENCH_COLLIE "\n"
 		"      --collie-static=PATH  default " COL_BENCH_COLLIE_STATIC "\n"
+		"      --collie-musl=PATH    default " COL_BENCH_COLLIE_MUSL "\n"
 		"      --tini=PATH        default /usr/bin/tini (also run with -s)\n"
 		"      --tini-static=PATH default /usr/bin/tini-static (run with -s)\n"
 		"      --dumb-init=PATH   default /usr/bin/dumb-init\n"
@@ -162,6 +186,9 @@ static void default_methods(struct method *m)
 	m[M_COLLIE_STATIC] = (struct method){ .label = "collie-static",
 					      .path = COL_BENCH_COLLIE_STATIC,
 					      .args = { "init", "--" } };
+	m[M_COLLIE_MUSL] = (struct method){ .label = "collie-musl",
+					    .path = COL_BENCH_COLLIE_MUSL,
+					    .args = { "init", "--" } };
 	m[M_TINI] = (struct method){ .label = "tini", .path = "/usr/bin/tini", .args = { "--" } };
 	m[M_TINI_S] = (struct method){ .label = "tini-s",
 				       .path = "/usr/bin/tini",
@@ -230,6 +257,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		{ "memory-reps", required_argument, NULL, 'm' },
 		{ "collie", required_argument, NULL, OPT_PATH + M_COLLIE },
 		{ "collie-static", required_argument, NULL, OPT_PATH + M_COLLIE_STATIC },
+		{ "collie-musl", required_argument, NULL, OPT_PATH + M_COLLIE_MUSL },
 		{ "tini", required_argument, NULL, OPT_PATH + M_TINI_S },
 		{ "tini-static", required_argument, NULL, OPT_PATH + M_TINI_STATIC_S },
 		{ "dumb-init", required_argument, NULL, OPT_PATH + M_DUMB_INIT },
@@ -436,9 +464,74 @@ static int wait_ready(int fd)
 	return strcmp(buf, "ready\n") == 0 ? 0 : -EPROTO;
 }
 
+static enum map_kind map_kind_of(const char *path, const char *exe)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	if (strcmp(path, exe) == 0)
+		return MAP_BINARY;
+	if (strcmp(path, "[heap]") == 0)
+		return MAP_HEAP;
+	if (strcmp(path, "[stack]") == 0)
+		return MAP_STACK;
+	if (strncmp(base, "ld-linux", 8) == 0 || strncmp(base, "ld-musl", 7) == 0)
+		return MAP_LDSO;
+	if (strncmp(base, "libc.so", 7) == 0)
+		return MAP_LIBC;
+	if (strstr(base, ".so"))
+		return MAP_LIBS;
+	return MAP_OTHER;
+}
+
+/*
+ * Add up the Pss of every mapping in /proc/PID/smaps by map_kind_of() its
+ * path, into kb[MAP_KINDS]. A mapping's first line is "START-END PERMS
+ * OFFSET DEV INODE [PATH]"; the field lines under it are "Name: N kB".
+ * Returns 0 or -errno.
+ */
+static int pss_by_mapping(pid_t pid, double *kb)
+{
+	char path[64], exe[4096], line[4096 + 128];
+	enum map_kind kind = MAP_OTHER;
+	unsigned long long v;
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n < 0)
+		return -errno;
+	exe[n] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	for (int k = 0; k < MAP_KINDS; k++)
+		kb[k] = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end;
+		int used = 0;
+
+		if (sscanf(line, "Pss: %llu", &v) == 1) {
+			kb[kind] += (double)v;
+			continue;
+		}
+		/* A field line ("AnonHugePages:") may start with a hex digit,
+		 * but never parses as a range. */
+		if (sscanf(line, "%llx-%llx %*s %*x %*s %*u %n", &start, &end, &used) == 2 &&
+		    used > 0) {
+			line[strcspn(line, "\n")] = '\0';
+			kind = map_kind_of(line + used, exe);
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
 /* Start method m over bench/idle, read its memory once it waits, end it
  * by closing bench/idle's stdin. Returns 0 or -errno (or an exit code). */
-static int measure_memory(struct config *cfg, enum method_id m, double *kb)
+static int measure_memory(struct config *cfg, enum method_id m, double *kb, double *map)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
 	struct col_child c = COL_CHILD_INIT;
@@ -459,6 +552,8 @@ static int measure_memory(struct config *cfg, enum method_id m, double *kb)
 		r = bench_proc_wait_asleep(c.pid, IDLE_POLLS, &cfg->idle_syscall[m]);
 	if (r == 0)
 		r = bench_proc_memory(c.pid, kb);
+	if (r == 0)
+		r = pss_by_mapping(c.pid, map);
 	/* EOF for bench/idle, which exits; the init follows it. */
 	c.stdio[0] = col_close(c.stdio[0]);
 	code = wait_exit(&c);
@@ -482,7 +577,8 @@ static int run_memory(struct config *cfg, struct results *res)
 			if (m == M_BARE)
 				continue;
 			r = measure_memory(cfg, m,
-					   &res->kb[(rep * N_METHODS + m) * BENCH_MEM_FIELDS]);
+					   &res->kb[(rep * N_METHODS + m) * BENCH_MEM_FIELDS],
+					   &res->map[(rep * N_METHODS + m) * MAP_KINDS]);
 			if (r != 0)
 				fprintf(stderr, "init: memory of %s: %s %d\n",
 					cfg->methods[m].label, r < 0 ? strerror(-r) : "exited", r);
@@ -522,6 +618,14 @@ static struct bench_summary memory_of(const struct config *cfg, const struct res
 {
 	for (size_t rep = 0; rep < cfg->mem_reps; rep++)
 		scratch[rep] = res->kb[(rep * N_METHODS + m) * BENCH_MEM_FIELDS + f];
+	return bench_summarize(scratch, cfg->mem_reps);
+}
+
+static struct bench_summary map_of(const struct config *cfg, const struct results *res,
+				   enum method_id m, enum map_kind k, double *scratch)
+{
+	for (size_t rep = 0; rep < cfg->mem_reps; rep++)
+		scratch[rep] = res->map[(rep * N_METHODS + m) * MAP_KINDS + k];
 	return bench_summarize(scratch, cfg->mem_reps);
 }
 
@@ -603,6 +707,11 @@ static void print_tsv(const struct config *cfg, const struct results *res, doubl
 			printf("memory\t%s\t%s\t%.0f\t%.0f\t%.0f\n", cfg->methods[m].label,
 			       bench_mem_field_name(f), x.median, x.min, x.max);
 		}
+		for (int k = 0; k < MAP_KINDS && !cfg->methods[m].skip; k++) {
+			x = map_of(cfg, res, m, k, scratch);
+			printf("pss_in\t%s\t%s\t%.0f\t%.0f\t%.0f\n", cfg->methods[m].label,
+			       map_kind_names[k], x.median, x.min, x.max);
+		}
 	}
 }
 
@@ -655,16 +764,33 @@ static void print_human_memory(const struct config *cfg, const struct results *r
 			printf(" %8.0f", memory_of(cfg, res, m, f, scratch).median);
 		printf("  %s\n", bench_syscall_name(cfg->idle_syscall[m]));
 	}
+	printf("\nWhere the PSS goes, kB, median of %zu per mapping kind (/proc/PID/smaps;\n"
+	       "the medians need not add up to the PSS median above):\n\n",
+	       cfg->mem_reps);
+	printf("%-14s", "method");
+	for (int k = 0; k < MAP_KINDS; k++)
+		printf(" %7s", map_kind_names[k]);
+	printf("\n");
+	for (int m = M_BARE + 1; m < N_METHODS; m++) {
+		if (cfg->methods[m].skip)
+			continue;
+		printf("%-14s", cfg->methods[m].label);
+		for (int k = 0; k < MAP_KINDS; k++)
+			printf(" %7.0f", map_of(cfg, res, m, k, scratch).median);
+		printf("\n");
+	}
 }
 
 /* The issue's targets: collie init no slower than tini, and its memory no
- * larger, for the dynamic pair and for the static pair. */
+ * larger, for the dynamic pair and for the static pair. The static collie
+ * is the one `make static` builds (musl); the glibc-static collie-static
+ * is compared in the ratios only. */
 static void print_verdict(const struct config *cfg, const struct results *res, double *scratch)
 {
 	static const struct ratio pairs[] = {
 		{ M_COLLIE, M_TINI },
 		{ M_COLLIE, M_TINI_S },
-		{ M_COLLIE_STATIC, M_TINI_STATIC_S },
+		{ M_COLLIE_MUSL, M_TINI_STATIC_S },
 	};
 
 	printf("\n");
@@ -704,8 +830,9 @@ int main(int argc, char **argv)
 	cfg.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	res.us = calloc(cfg.reps * N_METHODS, sizeof(double));
 	res.kb = calloc(cfg.mem_reps * N_METHODS * BENCH_MEM_FIELDS + 1, sizeof(double));
+	res.map = calloc(cfg.mem_reps * N_METHODS * MAP_KINDS + 1, sizeof(double));
 	scratch = calloc(cfg.reps + cfg.mem_reps, sizeof(double));
-	if (cfg.devnull < 0 || !res.us || !res.kb || !scratch) {
+	if (cfg.devnull < 0 || !res.us || !res.kb || !res.map || !scratch) {
 		fprintf(stderr, "init: setting up: %s\n", strerror(errno));
 		r = -1;
 		goto out;
@@ -724,6 +851,7 @@ int main(int argc, char **argv)
 	}
 out:
 	free(scratch);
+	free(res.map);
 	free(res.kb);
 	free(res.us);
 	col_close(cfg.devnull);

@@ -76,6 +76,6 @@ int cli_check(int argc, char **argv)
 	for (size_t i = 0; i < cfg->n_warnings; i++)
 		cli_error("warning: %s", cfg->warnings[i].text);
 	cfg_print(cfg, stdout);
-	cfg_free(cfg);
+	cfg_unref(cfg);
 	return CLI_EXIT_OK;
 }

@@ -1,7 +1,8 @@
 /*
  * client.c - the commands that talk to a running supervisor through its
- * control socket: status, start, stop, restart, signal, pid, down
- * (the protocol is docs/protocol.md; the server is control.c).
+ * control socket: status, start, stop, restart, signal, pid, down, logs
+ * (the protocol is docs/protocol.md; the server is control.c; logs is
+ * logs-client.c).
  *
  * Exit status: 0 when everything asked was done, 1 when something was
  * not (a process that did not start, a name that names nothing, no
@@ -32,23 +33,9 @@
 #include "collie/spawn.h"
 #include "collie/unix.h"
 #include "cli.h"
+#include "client.h"
 #include "control.h"
 #include "banned.h"
-
-/* Replies of up to this many bytes are read (status of many processes). */
-#define MAX_REPLY_SIZE (64 * 1024 * 1024)
-
-struct client {
-	const char *cmd;   /* the subcommand, for messages */
-	const char *sock;  /* -s PATH, or NULL */
-	char path[4096];   /* the socket */
-	uint64_t timeout;  /* -t: give up waiting at col_now() + this */
-	uint64_t deadline; /* COL_USEC_INFINITY without -t */
-	int fd;		   /* the connection */
-	int pidfd;	   /* the supervisor (down only), or -1 */
-	char *buf;	   /* bytes read and not yet parsed */
-	size_t n_buf, cap_buf;
-};
 
 static int client_connect(struct client *cl)
 {
@@ -95,7 +82,7 @@ static int wait_readable(struct client *cl, int fd)
 }
 
 /* Read one reply line. 1 and *ret, 0 at EOF, -1 on errors (said why). */
-static int read_reply(struct client *cl, json_t **ret)
+int client_read_reply(struct client *cl, json_t **ret)
 {
 	char *nl;
 
@@ -154,7 +141,7 @@ static int send_all(int fd, const char *p, size_t len)
 
 /* Send {"cmd": cmd, "args": args (taken)} and read the reply. Returns 0
  * and *ret, or -1 (said why). A reply {"ok": false} is returned too. */
-static int call(struct client *cl, json_t *args, json_t **ret)
+int client_call(struct client *cl, json_t *args, json_t **ret)
 {
 	json_t *req = json_pack("{s:s, s:o}", "cmd", cl->cmd, "args", args ? args : json_object());
 	char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
@@ -170,7 +157,7 @@ static int call(struct client *cl, json_t *args, json_t **ret)
 	sent = send_all(cl->fd, text, len + 1);
 	free(text);
 	/* Even when sending failed, the supervisor may have said why. */
-	r = read_reply(cl, ret);
+	r = client_read_reply(cl, ret);
 	if (r == 0 && sent < 0)
 		cli_error("%s: sending the request: %s", cl->cmd, strerror(-sent));
 	else if (r == 0)
@@ -179,7 +166,7 @@ static int call(struct client *cl, json_t *args, json_t **ret)
 }
 
 /* Say the reply's error, if it has one. */
-static void report_error(const struct client *cl, json_t *reply)
+void client_report_error(const struct client *cl, json_t *reply)
 {
 	const char *e = json_string_value(json_object_get(reply, "error"));
 
@@ -187,7 +174,7 @@ static void report_error(const struct client *cl, json_t *reply)
 		cli_error("%s", e);
 }
 
-static json_t *names_args(int argc, char **argv)
+json_t *client_names_args(int argc, char **argv)
 {
 	json_t *names = json_array();
 
@@ -215,6 +202,22 @@ static int parse_timeout(struct client *cl, const char *s)
 	}
 	cl->timeout = (uint64_t)(v * COL_USEC_PER_SEC);
 	cl->deadline = col_now() + cl->timeout;
+	return 0;
+}
+
+/* -n N */
+static int parse_lines(struct client *cl, const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (end == s || *end || errno || v < 0) {
+		cli_error("%s: -n: '%s' is not a number of lines (0 or more)", cl->cmd, s);
+		return -1;
+	}
+	cl->lines = v;
 	return 0;
 }
 
@@ -310,6 +313,9 @@ enum client_opt {
 	OPT_PSS = 1 << 2,
 	OPT_NO_WAIT = 1 << 3,
 	OPT_GROUP = 1 << 4,
+	OPT_FOLLOW = 1 << 5,
+	OPT_LINES = 1 << 6,
+	OPT_REOPEN = 1 << 7,
 };
 
 struct command {
@@ -322,18 +328,18 @@ struct command {
 
 static int run_status(struct client *cl, unsigned opts, int argc, char **argv)
 {
-	json_t *args = names_args(argc, argv), *reply, *procs;
+	json_t *args = client_names_args(argc, argv), *reply, *procs;
 	char *text;
 	int ok;
 
 	if (opts & OPT_PSS)
 		json_object_set_new(args, "pss", json_true());
-	if (call(cl, args, &reply) < 0)
+	if (client_call(cl, args, &reply) < 0)
 		return CLI_EXIT_FAILURE;
 	ok = json_is_true(json_object_get(reply, "ok"));
 	procs = json_object_get(reply, "processes");
 	if (!ok || !json_is_array(procs)) {
-		report_error(cl, reply);
+		client_report_error(cl, reply);
 		json_decref(reply);
 		return CLI_EXIT_FAILURE;
 	}
@@ -357,7 +363,7 @@ static int report_processes(struct client *cl, json_t *reply)
 	size_t i;
 
 	if (!json_is_array(procs)) {
-		report_error(cl, reply);
+		client_report_error(cl, reply);
 		return ok ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 	}
 	json_array_foreach (procs, i, p) {
@@ -382,14 +388,14 @@ static int run_action(struct client *cl, unsigned opts, int argc, char **argv)
 	int r;
 
 	if (strcmp(cl->cmd, "signal") == 0) {
-		args = names_args(argc - 1, argv + 1);
+		args = client_names_args(argc - 1, argv + 1);
 		json_object_set_new(args, "signal", json_string(argv[0]));
 		json_object_set_new(args, "group", json_boolean(opts & OPT_GROUP));
 	} else {
-		args = names_args(argc, argv);
+		args = client_names_args(argc, argv);
 		json_object_set_new(args, "wait", json_boolean(!(opts & OPT_NO_WAIT)));
 	}
-	if (call(cl, args, &reply) < 0)
+	if (client_call(cl, args, &reply) < 0)
 		return CLI_EXIT_FAILURE;
 	r = report_processes(cl, reply);
 	json_decref(reply);
@@ -402,11 +408,11 @@ static int run_pid(struct client *cl, unsigned opts, int argc, char **argv)
 	int r = CLI_EXIT_OK;
 	size_t i;
 
-	if (call(cl, argc ? names_args(argc, argv) : NULL, &reply) < 0)
+	if (client_call(cl, argc ? client_names_args(argc, argv) : NULL, &reply) < 0)
 		return CLI_EXIT_FAILURE;
 	procs = json_object_get(reply, "processes");
 	if (!json_is_true(json_object_get(reply, "ok"))) {
-		report_error(cl, reply);
+		client_report_error(cl, reply);
 		r = CLI_EXIT_FAILURE;
 	} else if (!argc) {
 		printf("%lld\n", (long long)json_integer_value(json_object_get(reply, "pid")));
@@ -452,13 +458,53 @@ static int run_down(struct client *cl, unsigned opts, int argc, char **argv)
 	/* Open the pidfd now, while the supervisor is surely alive. */
 	if (col_unix_peer(cl->fd, &peer) >= 0 && peer.pid > 0)
 		col_pidfd_open(peer.pid, &cl->pidfd);
-	if (call(cl, NULL, &reply) < 0)
+	if (client_call(cl, NULL, &reply) < 0)
 		return CLI_EXIT_FAILURE;
 	ok = json_is_true(json_object_get(reply, "ok"));
 	if (!ok)
-		report_error(cl, reply);
+		client_report_error(cl, reply);
 	json_decref(reply);
 	return ok ? wait_exit(cl) : CLI_EXIT_FAILURE;
+}
+
+static int run_logs(struct client *cl, unsigned opts, int argc, char **argv)
+{
+	if (opts & OPT_REOPEN)
+		return client_logs_reopen(cl);
+	return client_logs(cl, opts & OPT_FOLLOW, argc, argv);
+}
+
+static void print_names(json_t *reply, const char *key, const char *what)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach (json_object_get(reply, key), i, v)
+		printf("%s: %s\n", json_string_value(v), what);
+}
+
+/* update: what was added, changed and removed, one process per line. */
+static int run_update(struct client *cl, unsigned opts, int argc, char **argv)
+{
+	json_t *args = json_pack("{s:b}", "wait", !(opts & OPT_NO_WAIT)), *reply;
+	bool ok;
+
+	if (client_call(cl, args, &reply) < 0)
+		return CLI_EXIT_FAILURE;
+	ok = json_is_true(json_object_get(reply, "ok"));
+	if (!ok) {
+		client_report_error(cl, reply);
+	} else {
+		print_names(reply, "removed", "removed");
+		print_names(reply, "changed", "changed");
+		print_names(reply, "added", "added");
+		if (!json_array_size(json_object_get(reply, "removed")) &&
+		    !json_array_size(json_object_get(reply, "changed")) &&
+		    !json_array_size(json_object_get(reply, "added")))
+			printf("no change\n");
+	}
+	json_decref(reply);
+	return ok ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 }
 
 static const struct command commands[] = {
@@ -473,6 +519,10 @@ static const struct command commands[] = {
 	{ "signal", "signal [-s SOCKET] [--group] SIGNAL NAME...", OPT_GROUP, 2, -1, run_action },
 	{ "pid", "pid [-s SOCKET] [NAME...]", 0, 0, -1, run_pid },
 	{ "down", "down [-s SOCKET] [-t SECS]", OPT_TIMEOUT, 0, 0, run_down },
+	{ "logs", "logs [-s SOCKET] [-f] [-n N] [NAME...]\n       collie logs [-s SOCKET] --reopen",
+	  OPT_FOLLOW | OPT_LINES | OPT_REOPEN, 0, -1, run_logs },
+	{ "update", "update [-s SOCKET] [-t SECS] [--no-wait]", OPT_TIMEOUT | OPT_NO_WAIT, 0, 0,
+	  run_update },
 };
 
 bool cli_is_client_command(const char *name)
@@ -494,20 +544,21 @@ static int parse_options(const struct command *c, struct client *cl, unsigned *o
 		{ "pss", no_argument, NULL, 'P' },
 		{ "no-wait", no_argument, NULL, 'W' },
 		{ "group", no_argument, NULL, 'G' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "lines", required_argument, NULL, 'n' },
+		{ "reopen", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const struct {
 		int opt;
 		unsigned bit;
-	} bits[] = { { 't', OPT_TIMEOUT },
-		     { 'J', OPT_JSON },
-		     { 'P', OPT_PSS },
-		     { 'W', OPT_NO_WAIT },
-		     { 'G', OPT_GROUP } };
+	} bits[] = { { 't', OPT_TIMEOUT }, { 'J', OPT_JSON },  { 'P', OPT_PSS },
+		     { 'W', OPT_NO_WAIT }, { 'G', OPT_GROUP }, { 'f', OPT_FOLLOW },
+		     { 'n', OPT_LINES },   { 'R', OPT_REOPEN } };
 	int o;
 
-	while ((o = getopt_long(argc, argv, "s:t:h", longopts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "s:t:hfn:", longopts, NULL)) != -1) {
 		unsigned bit = 0;
 
 		for (size_t i = 0; i < COL_ARRAY_SIZE(bits); i++)
@@ -526,6 +577,8 @@ static int parse_options(const struct command *c, struct client *cl, unsigned *o
 			return CLI_EXIT_USAGE;
 		} else if (o == 't' && parse_timeout(cl, optarg) < 0) {
 			return CLI_EXIT_USAGE;
+		} else if (o == 'n' && parse_lines(cl, optarg) < 0) {
+			return CLI_EXIT_USAGE;
 		}
 		*opts |= bit;
 	}
@@ -533,8 +586,13 @@ static int parse_options(const struct command *c, struct client *cl, unsigned *o
 }
 
 /* Check the operands; 0 or CLI_EXIT_USAGE. */
-static int check_operands(const struct command *c, int argc, char **argv)
+static int check_operands(const struct command *c, unsigned opts, int argc, char **argv)
 {
+	if ((opts & OPT_REOPEN) && (argc || (opts & (OPT_FOLLOW | OPT_LINES)))) {
+		cli_error("logs: --reopen reopens every log file: it takes no NAME, -f or -n");
+		fprintf(stderr, "usage: collie %s\n", c->usage);
+		return CLI_EXIT_USAGE;
+	}
 	bool is_signal = strcmp(c->name, "signal") == 0;
 
 	if (argc < c->min) {
@@ -559,7 +617,7 @@ static int check_operands(const struct command *c, int argc, char **argv)
 int cli_client(int argc, char **argv)
 {
 	const struct command *c = NULL;
-	struct client cl = { .fd = -1, .pidfd = -1, .deadline = COL_USEC_INFINITY };
+	struct client cl = { .fd = -1, .pidfd = -1, .deadline = COL_USEC_INFINITY, .lines = -1 };
 	unsigned opts = 0;
 	int r;
 
@@ -574,7 +632,7 @@ int cli_client(int argc, char **argv)
 		return r & 255;
 	argc -= optind;
 	argv += optind;
-	r = check_operands(c, argc, argv);
+	r = check_operands(c, opts, argc, argv);
 	if (r)
 		return r;
 	if (client_connect(&cl) < 0)

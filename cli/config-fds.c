@@ -11,14 +11,16 @@
  *    logs.c) for stdout and one for stderr (none with redirect_stderr);
  *    a pidfd per command of its pipeline while it runs (supervisor.c);
  *    ready=notify one socket, ready=fd one pipe end, ready=tcp two
- *    probe sockets, held until it exits (ready.c). Timers share the
- *    loop's one timerfd and cost nothing.
+ *    probe sockets, held until it exits (ready.c); its cgroup's
+ *    directory (cgroup.c; counted even when collie runs without cgroups,
+ *    which it learns only when it starts). Timers share the loop's one
+ *    timerfd and cost nothing.
  *  - per log file: one fd, shared by every stream that names the path;
  *    one syslog socket if any stream goes to syslog (logs-sink.c).
  *  - collie's own: stdin, stdout, stderr; the loop's epoll, signalfd and
  *    timerfd; the copy of stdout that foreground output is written to;
  *    the control socket and one client connection (control.c); the
- *    pidfile of -d.
+ *    pidfile of -d; the cgroup tree's directory and its inotify fd.
  *  - one start at a time (starts run one after another in the loop):
  *    what it opens for a moment, in collie and in the child before its
  *    limits are set (start_fds()).
@@ -37,14 +39,16 @@
 #include "config-internal.h"
 #include "banned.h"
 
-/* stdio 3, loop 3, own stdout copy 1, control socket 1 + 1 client, pidfile 1 */
-#define OWN_FDS 10
+/* stdio 3, loop 3, own stdout copy 1, control socket 1 + 1 client, pidfile 1,
+ * cgroup tree 2 */
+#define OWN_FDS 12
 
 struct fd_count {
 	uint64_t inherited; /* open above 2 when collie started */
 	uint64_t pipes;	    /* the processes' output pipes */
 	uint64_t pidfds;    /* their pidfds */
 	uint64_t ready;	    /* their readiness sockets and pipes */
+	uint64_t cgroups;   /* their cgroups' directories */
 	uint64_t files;	    /* log files and the syslog socket */
 	uint64_t start;	    /* the most one start opens for a moment */
 };
@@ -167,13 +171,15 @@ static uint64_t count(const struct cfg *cfg, struct fd_count *c, size_t *ret_pro
 			c->pipes += p->redirect_stderr ? 2 : 4;
 			c->pidfds += cmds;
 			c->ready += ready;
+			c->cgroups++;
 			c->start = start > c->start ? start : c->start;
 		}
 	}
 	*ret_procs = n_procs;
 	if (count_files(cfg, n_procs * 2, &c->files) < 0)
 		return UINT64_MAX;
-	return OWN_FDS + c->inherited + c->pipes + c->pidfds + c->ready + c->files + c->start;
+	return OWN_FDS + c->inherited + c->pipes + c->pidfds + c->ready + c->cgroups + c->files +
+	       c->start;
 }
 
 uint64_t cfg_fds_needed(const struct cfg *cfg)
@@ -202,13 +208,10 @@ static void describe(const struct fd_count *c, char *buf, size_t len)
 		uint64_t n;
 		const char *what;
 	} parts[] = {
-		{ c->pipes, " for output pipes" },
-		{ c->pidfds, " pidfds" },
-		{ c->ready, " for readiness" },
-		{ c->files, " log files" },
-		{ c->start, " while starting one" },
-		{ OWN_FDS, " of collie's own" },
-		{ c->inherited, " inherited from its parent" },
+		{ c->pipes, " for output pipes" }, { c->pidfds, " pidfds" },
+		{ c->ready, " for readiness" },	   { c->cgroups, " cgroups" },
+		{ c->files, " log files" },	   { c->start, " while starting one" },
+		{ OWN_FDS, " of collie's own" },   { c->inherited, " inherited from its parent" },
 	};
 	size_t k = 0;
 

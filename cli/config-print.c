@@ -111,7 +111,7 @@ static void put_rlimits(FILE *out, const struct cfg_program *p)
 	}
 }
 
-static void put_supervision(FILE *out, const struct cfg_program *p)
+static void put_supervision(FILE *out, const struct cfg_program *p, bool numprocs)
 {
 	static const char *const restart[] = { "false", "unexpected", "true" };
 	char sig[32];
@@ -133,8 +133,9 @@ static void put_supervision(FILE *out, const struct cfg_program *p)
 		fputs("umask = ; inherited\n", out);
 	else
 		fprintf(out, "umask = %03o\n", (unsigned)p->umask);
-	fprintf(out, "redirect_stderr = %s\nnumprocs = %zu\n", bool_text(p->redirect_stderr),
-		p->n_procs);
+	fprintf(out, "redirect_stderr = %s\n", bool_text(p->redirect_stderr));
+	if (numprocs)
+		fprintf(out, "numprocs = %zu\n", p->n_procs);
 }
 
 static void put_extensions(FILE *out, const struct cfg_program *p)
@@ -232,9 +233,27 @@ void cfg_print(const struct cfg *cfg, FILE *out)
 		const struct cfg_program *p = &cfg->programs[i];
 
 		fprintf(out, "\n[program:%s] ; %s:%u\n", p->name, p->file, p->line);
-		put_supervision(out, p);
+		put_supervision(out, p, true);
 		put_extensions(out, p);
 		for (size_t j = 0; j < p->n_procs; j++)
 			put_process(out, p, &p->procs[j]);
 	}
+}
+
+char *cfg_describe_process(const struct cfg_program *p, const struct cfg_process *proc)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	if (!out)
+		return NULL;
+	put_supervision(out, p, false);
+	put_extensions(out, p);
+	put_process(out, p, proc);
+	if (fclose(out) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }

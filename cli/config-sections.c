@@ -472,9 +472,16 @@ int cfg__interpret(struct cfg_loader *l)
 	return r;
 }
 
-void cfg_free(struct cfg *cfg)
+struct cfg *cfg_ref(struct cfg *cfg)
 {
-	if (!cfg)
+	if (cfg)
+		cfg->refs++;
+	return cfg;
+}
+
+void cfg_unref(struct cfg *cfg)
+{
+	if (!cfg || --cfg->refs > 0)
 		return;
 	for (size_t i = 0; i < cfg->n_programs; i++)
 		cfg__program_release(&cfg->programs[i]);

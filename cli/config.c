@@ -271,6 +271,8 @@ int cfg_load(const struct cfg_load_opts *opts, struct cfg **ret, char **ret_erro
 	*ret = NULL;
 	*ret_error = NULL;
 	l.cfg = calloc(1, sizeof(*l.cfg));
+	if (l.cfg)
+		l.cfg->refs = 1;
 	l.cwd = getcwd(NULL, 0);
 	if (l.cfg && l.cwd && cfg__env_from_environ(&l.base_env) == 0) {
 		if (gethostname(l.hostname, sizeof(l.hostname) - 1) < 0)
@@ -298,6 +300,6 @@ int cfg_load(const struct cfg_load_opts *opts, struct cfg **ret, char **ret_erro
 		free(l.errors[i]);
 	free(l.errors);
 	free(l.cwd);
-	cfg_free(l.cfg);
+	cfg_unref(l.cfg);
 	return r < 0 ? -1 : 0;
 }

@@ -13,7 +13,7 @@
  * numbers range-checked, depends_on cycles refused. A loaded config is
  * never wrong, so the supervisor never has to second-guess it.
  *
- * Memory: a struct cfg owns everything it points to; cfg_free() releases
+ * Memory: a struct cfg owns everything it points to; cfg_unref() of its last reference releases
  * it all. Times are microseconds (STYLE.md rule 6).
  */
 #ifndef COLLIE_CLI_CONFIG_H
@@ -128,8 +128,10 @@ struct cfg_warning {
 	char *text; /* "FILE:LINE: ..." */
 };
 
-/* A loaded configuration. */
+/* A loaded configuration. Reference-counted: after a reload the
+ * processes that still run the old one keep it alive (supervisor.c). */
 struct cfg {
+	unsigned refs;		      /* cfg_ref() / cfg_unref() */
 	char *path;		      /* the main file */
 	bool procfile;		      /* loaded from a Procfile */
 	char **files;		      /* every file read (main, includes, .env), NULL-terminated */
@@ -150,15 +152,19 @@ struct cfg_load_opts {
 };
 
 /*
- * Load and validate. On success returns 0 and *ret (free with cfg_free()).
+ * Load and validate. On success returns 0 and *ret, holding one reference
+ * (drop it with cfg_unref()).
  * On failure returns -1 and prints nothing: *ret_error is a malloc'd
  * message "FILE:LINE: key 'k': what is wrong; what would be right" (one
  * per line when several) that the caller prints and frees.
  */
 int cfg_load(const struct cfg_load_opts *opts, struct cfg **ret, char **ret_error);
 
-/* Free a configuration. Takes NULL. */
-void cfg_free(struct cfg *cfg);
+/* Take one more reference to cfg; returns it. Takes NULL. */
+struct cfg *cfg_ref(struct cfg *cfg);
+
+/* Drop one reference; the last one frees cfg. Takes NULL. */
+void cfg_unref(struct cfg *cfg);
 
 /* Find a program by name, or NULL. */
 const struct cfg_program *cfg_find_program(const struct cfg *cfg, const char *name);
@@ -170,5 +176,13 @@ uint64_t cfg_fds_needed(const struct cfg *cfg);
 
 /* Print the effective configuration (what `collie check` shows). */
 void cfg_print(const struct cfg *cfg, FILE *out);
+
+/*
+ * What cfg_print() shows of one process and its program's settings, but
+ * neither numprocs nor where the program was defined: two processes with
+ * the same text run the same way. A reload (sv_reload()) leaves a process
+ * alone when its text did not change. malloc'd; NULL when out of memory.
+ */
+char *cfg_describe_process(const struct cfg_program *p, const struct cfg_process *proc);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * control-cmd.c - what the control socket's commands do (the protocol
  * is docs/protocol.md): name selection, start/stop/restart and their
- * waiting, signal, pid, down. status is control-status.c.
+ * waiting, signal, pid, down, update. status is control-status.c; logs
+ * and reopen are control-logs.c.
  *
  * Decisions that are not obvious:
  *  - Names are checked before anything is done: one unknown name fails
@@ -33,12 +34,14 @@
 #include "control-internal.h"
 #include "banned.h"
 
-enum verb { VERB_START, VERB_STOP, VERB_RESTART };
+enum verb { VERB_START, VERB_STOP, VERB_RESTART, VERB_UPDATE };
 enum phase { PHASE_STOP, PHASE_START, PHASE_DONE };
 
 /* One process a start/stop/restart request waits on. */
 struct target {
-	struct sv_proc *p;
+	struct sv_proc *p; /* NULL once a reload removed it: then gone and gone_state */
+	char *gone;
+	const char *gone_state;
 	enum phase phase;
 	unsigned seen; /* 1 << state for each state entered in this phase */
 	bool ok;
@@ -49,11 +52,20 @@ struct cmd_wait {
 	struct control *ctl;
 	struct cmd_wait *next; /* in ctl->detached, once its connection is gone */
 	enum verb verb;
+	json_t *reply; /* update: the reply, sent once the retired processes stopped */
 	size_t n;
 	struct target t[];
 };
 
-static const char *const verb_names[] = { "start", "stop", "restart" };
+static const char *const verb_names[] = { "start", "stop", "restart", "update" };
+
+static void wait_free(struct cmd_wait *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		free(w->t[i].gone);
+	json_decref(w->reply);
+	free(w);
+}
 
 json_t *cmd_error(const char *fmt, ...)
 {
@@ -212,6 +224,8 @@ static void advance(struct target *t, enum verb verb)
 {
 	struct sv_info in;
 
+	if (!t->p)
+		return;
 	sv_info(t->p, &in);
 	if (t->phase == PHASE_STOP && !active_state(in.state) && !sv_proc_pending(t->p)) {
 		if (verb == VERB_STOP)
@@ -236,12 +250,13 @@ static json_t *target_json(const struct target *t, const char *pending)
 {
 	bool ok = t->phase != PHASE_DONE || t->ok;
 	const char *message = t->phase != PHASE_DONE ? pending : t->message;
-	struct sv_info in;
+	struct sv_info in = { .name = t->gone ? t->gone : "?" };
 	json_t *o;
 
-	sv_info(t->p, &in);
+	if (t->p)
+		sv_info(t->p, &in);
 	o = json_pack("{s:s, s:b, s:s}", "name", in.name, "ok", ok, "state",
-		      sv_state_name(in.state));
+		      t->p ? sv_state_name(in.state) : t->gone_state);
 	if (o && message)
 		json_object_set_new(o, ok ? "message" : "error", json_string(message));
 	if (o && !ok && in.has_exit) {
@@ -257,9 +272,12 @@ static json_t *target_json(const struct target *t, const char *pending)
 static json_t *wait_reply(const struct cmd_wait *w)
 {
 	static const char *const pending[] = { "starting", "stopping", "restarting" };
-	json_t *list = json_array(), *reply;
+	json_t *list, *reply;
 	size_t failed = 0;
 
+	if (w->verb == VERB_UPDATE)
+		return json_incref(w->reply);
+	list = json_array();
 	for (size_t i = 0; i < w->n; i++) {
 		json_array_append_new(list, target_json(&w->t[i], pending[w->verb]));
 		failed += w->t[i].phase == PHASE_DONE && !w->t[i].ok;
@@ -278,6 +296,8 @@ static bool check(struct cmd_wait *w)
 {
 	bool done = true;
 
+	if (w->verb == VERB_UPDATE)
+		return sv_retiring(w->ctl->sv) == 0;
 	for (size_t i = 0; i < w->n; i++) {
 		if (w->t[i].phase != PHASE_DONE)
 			advance(&w->t[i], w->verb);
@@ -296,7 +316,7 @@ void cmd_wait_check_all(struct control *ctl)
 
 		if (check(w)) {
 			*link = w->next;
-			free(w);
+			wait_free(w);
 		} else {
 			link = &w->next;
 		}
@@ -308,7 +328,7 @@ void cmd_wait_check_all(struct control *ctl)
 		if (w && check(w)) {
 			json_t *reply = wait_reply(w);
 
-			free(w);
+			wait_free(w);
 			conn_reply(c, reply);
 		}
 	}
@@ -349,8 +369,37 @@ void cmd_wait_free_detached(struct control *ctl)
 		struct cmd_wait *w = ctl->detached;
 
 		ctl->detached = w->next;
-		free(w);
+		wait_free(w);
 	}
+}
+
+/* A reload took p away: what waits on it is done. A stop got what it
+ * asked for; a start or restart did not. */
+static void forget(struct cmd_wait *w, struct sv_proc *p)
+{
+	struct sv_info in;
+
+	for (size_t i = 0; i < w->n; i++) {
+		struct target *t = &w->t[i];
+
+		if (t->p != p)
+			continue;
+		sv_info(p, &in);
+		t->gone = strdup(in.name);
+		t->gone_state = sv_state_name(in.state);
+		t->p = NULL;
+		if (t->phase != PHASE_DONE)
+			finish(t, w->verb == VERB_STOP, "removed from the configuration");
+	}
+}
+
+void cmd_wait_forget_all(struct control *ctl, struct sv_proc *p)
+{
+	for (struct cmd_wait *w = ctl->detached; w; w = w->next)
+		forget(w, p);
+	for (struct conn *c = conn_first(ctl); c; c = conn_next(c))
+		if (conn_wait(c))
+			forget(conn_wait(c), p);
 }
 
 /* Give each target its first order. */
@@ -366,14 +415,35 @@ static void begin(struct target *t, enum verb verb)
 	t->phase = PHASE_STOP;
 	if (verb != VERB_START)
 		sv_proc_stop(t->p); /* -EALREADY: already stopped, fine */
+	sv_info(t->p, &in);	    /* an EXITED one may be STOPPING now (its cgroup) */
 	if (verb == VERB_STOP && !active_state(in.state) && !sv_proc_pending(t->p))
 		t->message = "already stopped";
+}
+
+/* Reply now when w is done or nobody waits ("wait": false), else make
+ * the connection wait for it. */
+static json_t *wait_or_reply(struct cmd_wait *w, json_t *wait, struct cmd_wait **ret_wait)
+{
+	json_t *reply;
+
+	if (check(w)) {
+		reply = wait_reply(w);
+		wait_free(w);
+		return reply;
+	}
+	if (!json_is_false(wait)) {
+		*ret_wait = w;
+		return NULL;
+	}
+	reply = wait_reply(w);
+	cmd_wait_detach(w);
+	return reply;
 }
 
 static json_t *cmd_start_stop(struct control *ctl, json_t *args, enum verb verb,
 			      struct cmd_wait **ret_wait)
 {
-	json_t *err = NULL, *wait = args ? json_object_get(args, "wait") : NULL, *reply;
+	json_t *err = NULL, *wait = args ? json_object_get(args, "wait") : NULL;
 	struct sv_proc **list;
 	struct cmd_wait *w;
 	ssize_t n = cmd_select(ctl, args, false, &list, &err);
@@ -397,18 +467,7 @@ static json_t *cmd_start_stop(struct control *ctl, json_t *args, enum verb verb,
 		begin(&w->t[i], verb);
 	}
 	free(list);
-	if (check(w)) {
-		reply = wait_reply(w);
-		free(w);
-		return reply;
-	}
-	if (!json_is_false(wait)) {
-		*ret_wait = w;
-		return NULL;
-	}
-	reply = wait_reply(w);
-	cmd_wait_detach(w);
-	return reply;
+	return wait_or_reply(w, wait, ret_wait);
 }
 
 static json_t *cmd_signal(struct control *ctl, json_t *args)
@@ -480,6 +539,53 @@ static json_t *cmd_pid(struct control *ctl, json_t *args)
 	return json_pack("{s:b, s:o}", "ok", 1, "processes", list);
 }
 
+static json_t *names_json(char **names)
+{
+	json_t *a = json_array();
+
+	for (char **s = names; s && *s; s++)
+		json_array_append_new(a, json_string(*s));
+	return a;
+}
+
+/*
+ * update: load the configuration again and apply the difference
+ * (sv_reload()). The reply says what was added, changed and removed; it
+ * comes once the removed and changed processes have stopped, unless
+ * "wait": false.
+ */
+static json_t *cmd_update(struct control *ctl, json_t *args, struct cmd_wait **ret_wait)
+{
+	json_t *wait = args ? json_object_get(args, "wait") : NULL;
+	struct sv_reload_report rep;
+	struct cmd_wait *w;
+	char *error = NULL;
+	json_t *reply;
+
+	if (wait && !json_is_boolean(wait))
+		return cmd_error("bad request: \"wait\" must be true or false");
+	if (!ctl->hooks.update)
+		return cmd_error("update: this supervisor cannot reload its configuration");
+	if (ctl->hooks.update(ctl->hooks.data, &rep, &error) < 0) {
+		reply = cmd_error("%s", error ? error : "update failed");
+		free(error);
+		return reply;
+	}
+	reply = json_pack("{s:b, s:o, s:o, s:o, s:I}", "ok", 1, "added", names_json(rep.added),
+			  "changed", names_json(rep.changed), "removed", names_json(rep.removed),
+			  "unchanged", (json_int_t)rep.n_unchanged);
+	sv_reload_report_release(&rep);
+	w = calloc(1, sizeof(*w));
+	if (!reply || !w) {
+		free(w);
+		return reply ? reply : cmd_error("out of memory");
+	}
+	w->ctl = ctl;
+	w->verb = VERB_UPDATE;
+	w->reply = reply;
+	return wait_or_reply(w, wait, ret_wait);
+}
+
 static json_t *cmd_down(struct control *ctl, struct conn *c)
 {
 	conn_hold_until_exit(c);
@@ -515,5 +621,11 @@ json_t *cmd_execute(struct control *ctl, struct conn *c, json_t *req, struct cmd
 		return cmd_pid(ctl, args);
 	if (strcmp(cmd, "down") == 0)
 		return cmd_down(ctl, c);
+	if (strcmp(cmd, "logs") == 0)
+		return cmd_logs(ctl, c, args);
+	if (strcmp(cmd, "reopen") == 0)
+		return cmd_reopen(ctl);
+	if (strcmp(cmd, "update") == 0)
+		return cmd_update(ctl, args, ret_wait);
 	return cmd_error("unknown command '%s'", cmd);
 }

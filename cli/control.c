@@ -25,8 +25,18 @@
  *    arguments) only gets an error reply.
  *  - Replies are written with MSG_NOSIGNAL: a client that went away must
  *    not SIGPIPE the supervisor.
+ *  - A connection that follows logs (`logs -f`) is the one exception to
+ *    "one reply at a time": after its reply the supervisor pushes
+ *    messages to it without being asked. They are queued up to
+ *    CONTROL_MAX_PUSH bytes and sent as the socket takes them, never
+ *    blocking; what does not fit is dropped and counted, and the count is
+ *    pushed once there is room again, so a slow or stopped reader costs a
+ *    bounded buffer and knows what it missed. It has no timeout. When the
+ *    supervisor exits, it gets {"event":"exit"} and up to a second to take
+ *    what is queued.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +54,7 @@
 #define ACCEPT_RETRY (100 * COL_USEC_PER_MSEC)
 #define MAX_CONNS 128
 #define MAX_REPLY (64 * 1024 * 1024)
+#define FINAL_FLUSH (1 * COL_USEC_PER_SEC) /* at exit, for followers to take the rest */
 
 enum conn_phase { CONN_IDLE, CONN_READING, CONN_WRITING, CONN_WAITING };
 
@@ -54,15 +65,18 @@ struct conn {
 	struct col_source *src, *timer;
 	char *in; /* request bytes not yet handled */
 	size_t n_in, cap_in;
-	char *out; /* reply bytes not yet written */
-	size_t n_out, off_out;
+	char *out; /* reply bytes not yet written: out[off_out .. n_out) */
+	size_t n_out, off_out, cap_out;
 	struct cmd_wait *wait; /* the request in progress, if it waits */
 	uint32_t events;       /* what the fd source waits for */
 	enum conn_phase phase; /* what the timer is timing */
 	uint64_t phase_since;
-	bool eof;     /* the client will send nothing more */
-	bool closing; /* close once the output is written */
-	bool held;    /* `down`: kept until the supervisor exits */
+	bool eof;		   /* the client will send nothing more */
+	bool closing;		   /* close once the output is written */
+	bool held;		   /* `down`: kept until the supervisor exits */
+	struct follower *follower; /* `logs -f`: what it follows, or NULL */
+	size_t slack;		   /* the reply before the pushes: not within CONTROL_MAX_PUSH */
+	uint64_t dropped;	   /* pushed messages dropped since the last one queued */
 };
 
 int control_socket_path(const char *opt, char *buf, size_t len)
@@ -156,6 +170,8 @@ static void conn_free(struct conn *c)
 		c->next->prev = c->prev;
 	ctl->n_conns--;
 	cmd_wait_detach(c->wait);
+	if (c->follower)
+		cmd_logs_unfollow(ctl, c->follower);
 	col_source_free(c->src);
 	col_source_free(c->timer);
 	col_close(c->fd);
@@ -181,7 +197,7 @@ static int flush(struct conn *c)
 			return -1;
 		c->off_out += (size_t)n;
 	}
-	c->n_out = c->off_out = 0;
+	c->n_out = c->off_out = c->slack = 0;
 	return 0;
 }
 
@@ -202,6 +218,9 @@ static void queue_reply(struct conn *c, json_t *reply)
 	out[c->n_out + n] = '\n';
 	c->out = out;
 	c->n_out += n + 1;
+	c->cap_out = c->n_out;
+	if (c->follower)
+		c->slack = c->n_out - c->off_out;
 	free(text);
 	if (flush(c) < 0)
 		c->closing = true;
@@ -244,7 +263,7 @@ static void handle_lines(struct conn *c)
 	size_t done = 0;
 	char *nl;
 
-	while (!c->wait && !c->closing && c->n_out == 0 && done < c->n_in &&
+	while (!c->wait && !c->closing && !c->follower && c->n_out == 0 && done < c->n_in &&
 	       (nl = memchr(c->in + done, '\n', c->n_in - done))) {
 		size_t len = (size_t)(nl - (c->in + done));
 
@@ -255,7 +274,9 @@ static void handle_lines(struct conn *c)
 		memmove(c->in, c->in + done, c->n_in - done);
 		c->n_in -= done;
 	}
-	if (c->closing || c->wait || c->n_out)
+	if (c->follower)
+		c->n_in = 0; /* it asks nothing more: ignored */
+	if (c->closing || c->wait || c->follower || c->n_out)
 		return;
 	if (c->n_in >= CONTROL_MAX_REQUEST)
 		refuse(c, "bad request: longer than 65536 bytes");
@@ -297,10 +318,10 @@ static int read_some(struct conn *c)
 /* Decide, after every event, what c waits for next (or free it). */
 static void settle(struct conn *c)
 {
-	enum conn_phase phase = c->wait || c->held ? CONN_WAITING
-				: c->n_out	   ? CONN_WRITING
-				: c->n_in	   ? CONN_READING
-						   : CONN_IDLE;
+	enum conn_phase phase = c->wait || c->held || c->follower ? CONN_WAITING
+				: c->n_out			  ? CONN_WRITING
+				: c->n_in			  ? CONN_READING
+								  : CONN_IDLE;
 	uint32_t events = 0;
 	uint64_t now = col_now();
 
@@ -310,8 +331,8 @@ static void settle(struct conn *c)
 	}
 	if (c->n_out)
 		events |= EPOLLOUT;
-	else if (!c->eof && !c->closing && !c->wait)
-		events |= EPOLLIN;
+	if ((!c->n_out || c->follower) && !c->eof && !c->closing && !c->wait)
+		events |= EPOLLIN; /* a follower's EOF is its goodbye */
 	if (events != c->events && col_source_set_events(c->src, events) >= 0)
 		c->events = events;
 	if (phase != c->phase) {
@@ -344,10 +365,146 @@ void conn_reply(struct conn *c, json_t *reply)
 	pump_conn(c);
 }
 
+void conn_follow(struct conn *c, struct follower *f)
+{
+	c->follower = f;
+}
+
+struct follower *conn_follower(const struct conn *c)
+{
+	return c->follower;
+}
+
+/* Queue one line for a follower; force: whatever CONTROL_MAX_PUSH says.
+ * false: no room (or no memory). */
+static bool push_line(struct conn *c, const char *text, size_t len, bool force)
+{
+	size_t unsent = c->n_out - c->off_out, need = len + 1;
+
+	if (!force && unsent + need > CONTROL_MAX_PUSH + c->slack) {
+		if (c->events & EPOLLOUT)
+			return false; /* its socket is full: waiting for it already */
+		if (flush(c) < 0)
+			c->closing = true;
+		unsent = c->n_out - c->off_out;
+		if (c->closing || unsent + need > CONTROL_MAX_PUSH + c->slack)
+			return false;
+	}
+	if (c->n_out + need > c->cap_out && c->off_out) {
+		memmove(c->out, c->out + c->off_out, unsent);
+		c->n_out = unsent;
+		c->off_out = 0;
+	}
+	if (c->n_out + need > c->cap_out) {
+		size_t cap = c->cap_out ? c->cap_out * 2 : 16384;
+		char *out;
+
+		while (cap < c->n_out + need)
+			cap *= 2;
+		if (!(out = realloc(c->out, cap)))
+			return false;
+		c->out = out;
+		c->cap_out = cap;
+	}
+	memcpy(c->out + c->n_out, text, len);
+	c->out[c->n_out + len] = '\n';
+	c->n_out += need;
+	return true;
+}
+
+/* Queue a follower's {"event":"dropped"} message. false: no room. */
+static bool push_dropped(struct conn *c, bool force)
+{
+	json_t *m = json_pack("{s:s, s:I}", "event", "dropped", "lines", (json_int_t)c->dropped);
+	char *text = m ? json_dumps(m, JSON_COMPACT) : NULL;
+	bool ok = text && push_line(c, text, strlen(text), force);
+
+	free(text);
+	json_decref(m);
+	if (ok)
+		c->dropped = 0;
+	return ok;
+}
+
+void conn_push(struct conn *c, const char *text, size_t len)
+{
+	if (c->closing)
+		return;
+	if ((c->dropped && !push_dropped(c, false)) || !push_line(c, text, len, false))
+		c->dropped++;
+}
+
+void conn_push_flush(struct conn *c)
+{
+	if (flush(c) < 0) {
+		conn_free(c);
+		return;
+	}
+	if (c->dropped && !c->n_out && !c->closing) {
+		push_dropped(c, false); /* the socket took everything: say what it missed */
+		if (flush(c) < 0) {
+			conn_free(c);
+			return;
+		}
+	}
+	settle(c);
+}
+
+/* A follower's socket is writable, readable or gone. */
+static void on_follower(struct conn *c, uint32_t events)
+{
+	char buf[4096];
+	ssize_t n = -EAGAIN;
+
+	if (events & (EPOLLHUP | EPOLLERR)) {
+		conn_free(c);
+		return;
+	}
+	for (int i = 0; i < 16 && (events & EPOLLIN); i++)
+		if ((n = col_fd_read(c->fd, buf, sizeof(buf))) <= 0)
+			break;
+	if (n == 0 || (n < 0 && n != -EAGAIN)) {
+		conn_free(c);
+		return;
+	}
+	conn_push_flush(c);
+}
+
+/* The supervisor exits: tell each follower, and give them all together
+ * up to FINAL_FLUSH to take what is queued for them. */
+static void end_followers(struct control *ctl)
+{
+	json_t *m = json_pack("{s:s}", "event", "exit");
+	char *text = m ? json_dumps(m, JSON_COMPACT) : NULL;
+	uint64_t until = col_now() + FINAL_FLUSH;
+
+	json_decref(m);
+	for (struct conn *c = ctl->conns; c; c = c->next) {
+		if (!c->follower || c->closing)
+			continue;
+		if (c->dropped)
+			push_dropped(c, true);
+		if (text)
+			push_line(c, text, strlen(text), true);
+		while (flush(c) >= 0 && c->n_out) {
+			struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
+			uint64_t now = col_now();
+
+			if (now >= until || poll(&pfd, 1, (int)((until - now + 999) / 1000)) <= 0)
+				break;
+		}
+	}
+	free(text);
+}
+
 static void on_conn(struct col_source *src, int fd, uint32_t events, void *data)
 {
 	struct conn *c = data;
 
+	if (c->follower) {
+		on_follower(c, events);
+		return;
+	}
 	if ((events & EPOLLOUT) && flush(c) < 0) {
 		conn_free(c);
 		return;
@@ -479,6 +636,14 @@ void control_state_changed(struct control *ctl, struct sv_proc *p, enum sv_state
 		col_timer_set(ctl->wake, col_now(), 0);
 }
 
+void control_proc_removed(struct control *ctl, struct sv_proc *p)
+{
+	if (!ctl)
+		return;
+	cmd_wait_forget_all(ctl, p);
+	col_timer_set(ctl->wake, col_now(), 0);
+}
+
 int control_new(struct col_loop *loop, struct sv *sv, const char *path,
 		const struct control_hooks *hooks, struct control **ret)
 {
@@ -525,6 +690,7 @@ void control_free(struct control *ctl)
 {
 	if (!ctl)
 		return;
+	end_followers(ctl);
 	while (ctl->conns)
 		conn_free(ctl->conns);
 	cmd_wait_free_detached(ctl);

@@ -5,6 +5,7 @@
  * Recipe (in collie up):
  *   control_socket_path(opt_s, path, sizeof(path));
  *   control_new(loop, sv, path, &hooks, &ctl);   before any program starts
+ *   control_set_logs(ctl, logs);                 for `collie logs`
  *   sv hooks' state_changed -> control_state_changed(ctl, p, from)
  *   ... col_loop_run(loop) ...
  *   control_free(ctl);                           after sv_free(): clients
@@ -20,6 +21,9 @@
 
 /* Requests of at most this many bytes (the newline included) are read. */
 #define CONTROL_MAX_REQUEST (64 * 1024)
+/* Pushed messages (`logs -f`) a client has not taken yet: at most this
+ * many bytes are kept for it, the rest is dropped and counted. */
+#define CONTROL_MAX_PUSH (256 * 1024)
 
 struct control;
 
@@ -27,6 +31,10 @@ struct control;
 struct control_hooks {
 	/* `down`: stop every program and exit, as SIGTERM does. */
 	void (*down)(void *data);
+	/* `update`: load the configuration again and apply it (sv_reload()).
+	 * 0 and *rep (the control socket releases it), or -1 and *error
+	 * (malloc'd: what is wrong, e.g. the configuration's errors). */
+	int (*update)(void *data, struct sv_reload_report *rep, char **error);
 	void *data;
 };
 
@@ -53,6 +61,14 @@ int control_new(struct col_loop *loop, struct sv *sv, const char *path,
 /* Close every connection, remove the socket file (if still ours) and
  * free. Takes NULL. */
 void control_free(struct control *ctl);
+
+/* Answer `logs` and `reopen` from logs (borrowed; NULL: they fail):
+ * call before the loop runs, and control_free() before logs_free(). */
+void control_set_logs(struct control *ctl, struct logs *logs);
+
+/* Tell the control socket that a reload took p away (from
+ * sv_hooks.removed): nothing refers to p afterwards. */
+void control_proc_removed(struct control *ctl, struct sv_proc *p);
 
 /* Tell the control socket that p changed state (from sv_hooks.state_changed):
  * requests waiting on p are answered from the loop's next turn. */

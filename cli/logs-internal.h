@@ -62,6 +62,7 @@ struct logs_sink {
 	int error;		     /* positive errno while failing, else 0 */
 	uint64_t dropped;	     /* lines dropped in all */
 	struct col_source *writable; /* EPOLLOUT watch while blocked */
+	unsigned users;		     /* streams writing to it */
 	struct logs_sink *next;
 };
 
@@ -81,22 +82,26 @@ struct logs_stream {
 
 struct logs_proc {
 	struct logs *logs;
+	struct cfg *cfg; /* prog and cp are its (a reference) */
 	const struct cfg_program *prog;
 	const struct cfg_process *cp;
 	const char *color; /* SGR sequence of its program */
 	struct logs_stream out, err;
+	struct logs_ring *ring; /* in-memory tail (logs-follow.c), or NULL */
 };
 
 struct logs {
 	struct col_loop *loop;
 	struct logs_opts opts;
-	struct logs_proc *procs;
-	size_t n_procs;
+	struct logs_proc **procs; /* in the order they were added */
+	size_t n_procs, cap;
 	struct logs_sink *sinks;  /* every destination */
 	struct logs_sink *own[3]; /* collie's stdout [1] and stderr [2], when used */
 	struct col_source *retry; /* while a destination fails */
 	bool retrying;		  /* retry is armed */
 	int width;		  /* the longest process name */
+	struct logs_tap tap;	  /* `collie logs -f` (tap.line NULL: none) */
+	char *rec;		  /* one record for the tap and tails (logs-follow.c) */
 	char rbuf[LOGS_READ_MAX]; /* one pipe read (callbacks never nest) */
 };
 
@@ -124,12 +129,24 @@ void logs__sink_put(struct logs_sink *s, struct logs_stream *owner, const struct
 /* Write what s holds, unless it fails or is blocked (then the retry
  * timer or its writability does). */
 void logs__sink_flush(struct logs_sink *s);
+/* stream is going away: what s holds of it is counted to nobody. */
+void logs__sink_disown(struct logs_sink *s, const struct logs_stream *stream);
 /* Close and open again (SIGUSR2). 1 when a file was reopened, else 0. */
 int logs__sink_reopen(struct logs_sink *s);
-/* At exit: a last try (waiting up to until for a blocked stream), then
- * count what is still held as dropped and say so on stderr. */
-void logs__sink_finish(struct logs_sink *s, uint64_t until);
+/* At exit (or when s is closed for good): a last try (waiting up to
+ * until for a blocked stream), then count what is still held as dropped
+ * and say so on stderr ("N lines could not be written WHEN"). */
+void logs__sink_finish(struct logs_sink *s, uint64_t until, const char *when);
 void logs__sink_free(struct logs_sink *s);
+
+/* logs-follow.c: what `collie logs` reads */
+/* A line of s was emitted: into its process's tail (if not in a file),
+ * to the tap. */
+void logs__follow_line(struct logs_stream *s, const struct logs_line *l);
+/* The lines of one read are out: the tap may send them. */
+void logs__follow_flush(struct logs *logs);
+/* Free the record buffer (at logs_free(); each tail goes with its logs_proc). */
+void logs__follow_release(struct logs *logs);
 
 /* logs.c */
 /* "2026-11-27T21:39:39.123456Z" or "1795815579.123456" into buf; its length. */

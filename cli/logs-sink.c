@@ -688,7 +688,14 @@ static uint64_t lose_held(struct logs_sink *s)
 	return lost;
 }
 
-void logs__sink_finish(struct logs_sink *s, uint64_t until)
+void logs__sink_disown(struct logs_sink *s, const struct logs_stream *stream)
+{
+	for (size_t i = s->run_head; i < s->n_runs; i++)
+		if (s->runs[i].owner == stream)
+			s->runs[i].owner = NULL;
+}
+
+void logs__sink_finish(struct logs_sink *s, uint64_t until, const char *when)
 {
 	uint64_t lost;
 
@@ -706,7 +713,7 @@ void logs__sink_finish(struct logs_sink *s, uint64_t until)
 	s->writable = NULL;
 	lost = lose_held(s);
 	if (lost)
-		say(s, "%llu lines could not be written before exit (%s)", (unsigned long long)lost,
+		say(s, "%llu lines could not be written %s (%s)", (unsigned long long)lost, when,
 		    reason(s->error ? s->error : EAGAIN));
 	release_buffers(s);
 }

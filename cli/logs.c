@@ -74,6 +74,8 @@ static void emit(struct logs_stream *s, const char *text, size_t len, bool cut,
 		logs__sink_put(s->dest, s, &l);
 	if (s->syslog)
 		logs__sink_put(s->syslog, s, &l);
+	if (s->proc->logs->tap.line || !s->dest || s->dest->kind != SINK_FILE)
+		logs__follow_line(s, &l);
 }
 
 /* Keep n more bytes of an unterminated line. false: no memory. */
@@ -160,6 +162,7 @@ static ssize_t read_batch(struct logs_stream *s)
 	split(s, logs->rbuf, (size_t)n, &when);
 	logs__sink_flush(s->dest);
 	logs__sink_flush(s->syslog);
+	logs__follow_flush(logs);
 	return n;
 }
 
@@ -181,6 +184,7 @@ static void drain(struct logs_stream *s)
 		kept_out(s);
 		logs__sink_flush(s->dest);
 		logs__sink_flush(s->syslog);
+		logs__follow_flush(s->proc->logs);
 	}
 	s->cont = false;
 }
@@ -201,8 +205,10 @@ static int setup_stream(struct logs_proc *lp, struct logs_stream *s, const struc
 		s->dest = logs__sink_path(logs, cl, lp->prog->log_timestamps);
 	else if (logs->opts.foreground)
 		s->dest = logs__sink_own(logs, 1);
-	if (cl->syslog)
-		s->syslog = logs__sink_syslog(logs);
+	if (s->dest)
+		s->dest->users++;
+	if (cl->syslog && (s->syslog = logs__sink_syslog(logs)))
+		s->syslog->users++;
 	if (((cl->path || logs->opts.foreground) && !s->dest) || (cl->syslog && !s->syslog))
 		return -ENOMEM;
 	if (!s->dest && !s->syslog)
@@ -232,46 +238,69 @@ static void free_stream(struct logs_stream *s)
 	free(s->part);
 }
 
-int logs_new(struct col_loop *loop, const struct cfg *cfg, const struct logs_opts *opts,
+/* Where both streams of lp go, and their pipes. */
+static int setup_proc(struct logs_proc *lp)
+{
+	int r = setup_stream(lp, &lp->out, &lp->cp->out);
+
+	if (r >= 0 && !lp->prog->redirect_stderr)
+		r = setup_stream(lp, &lp->err, &lp->cp->err);
+	return r;
+}
+
+int logs_add(struct logs *logs, struct cfg *cfg, const struct cfg_program *prog,
+	     const struct cfg_process *cp, struct logs_proc **ret)
+{
+	struct logs_proc *lp, **grown;
+	int r;
+
+	if (logs->n_procs == logs->cap) {
+		size_t cap = logs->cap ? logs->cap * 2 : 16;
+
+		if (!(grown = realloc(logs->procs, cap * sizeof(*grown))))
+			return -ENOMEM;
+		logs->procs = grown;
+		logs->cap = cap;
+	}
+	if (!(lp = calloc(1, sizeof(*lp))))
+		return -ENOMEM;
+	lp->logs = logs;
+	lp->cfg = cfg_ref(cfg);
+	lp->prog = prog;
+	lp->cp = cp;
+	/* programs are coloured in config order, as foreman does */
+	lp->color = palette[(size_t)(prog - cfg->programs) % COL_ARRAY_SIZE(palette)];
+	init_stream(lp, &lp->out, 1);
+	init_stream(lp, &lp->err, 2);
+	if ((int)strlen(cp->name) > logs->width)
+		logs->width = (int)strlen(cp->name);
+	logs->procs[logs->n_procs++] = lp;
+	r = setup_proc(lp);
+	if (r < 0) {
+		logs_remove(lp);
+		return r;
+	}
+	*ret = lp;
+	return 0;
+}
+
+int logs_new(struct col_loop *loop, struct cfg *cfg, const struct logs_opts *opts,
 	     struct logs **ret)
 {
 	struct sigaction ign = { .sa_handler = SIG_IGN };
-	struct logs *logs;
-	size_t n = 0;
+	struct logs *logs = calloc(1, sizeof(*logs));
+	struct logs_proc *lp;
 	int r = 0;
 
-	for (size_t i = 0; i < cfg->n_programs; i++)
-		n += cfg->programs[i].n_procs;
-	logs = calloc(1, sizeof(*logs));
-	if (!logs || !(logs->procs = calloc(n ? n : 1, sizeof(*logs->procs)))) {
-		free(logs);
+	if (!logs)
 		return -ENOMEM;
-	}
 	logs->loop = loop;
 	logs->opts = *opts;
 	sigemptyset(&ign.sa_mask);
 	sigaction(SIGPIPE, &ign, NULL);
-	for (size_t i = 0; i < cfg->n_programs; i++) {
-		for (size_t j = 0; j < cfg->programs[i].n_procs; j++) {
-			struct logs_proc *lp = &logs->procs[logs->n_procs++];
-
-			lp->logs = logs;
-			lp->prog = &cfg->programs[i];
-			lp->cp = &cfg->programs[i].procs[j];
-			lp->color = palette[i % COL_ARRAY_SIZE(palette)];
-			init_stream(lp, &lp->out, 1);
-			init_stream(lp, &lp->err, 2);
-			if ((int)strlen(lp->cp->name) > logs->width)
-				logs->width = (int)strlen(lp->cp->name);
-		}
-	}
-	for (size_t i = 0; r >= 0 && i < logs->n_procs; i++) {
-		struct logs_proc *lp = &logs->procs[i];
-
-		r = setup_stream(lp, &lp->out, &lp->cp->out);
-		if (r >= 0 && !lp->prog->redirect_stderr)
-			r = setup_stream(lp, &lp->err, &lp->cp->err);
-	}
+	for (size_t i = 0; r >= 0 && i < cfg->n_programs; i++)
+		for (size_t j = 0; r >= 0 && j < cfg->programs[i].n_procs; j++)
+			r = logs_add(logs, cfg, &cfg->programs[i], &cfg->programs[i].procs[j], &lp);
 	if (r < 0) {
 		logs_free(logs);
 		return r;
@@ -280,30 +309,103 @@ int logs_new(struct col_loop *loop, const struct cfg *cfg, const struct logs_opt
 	return 0;
 }
 
-static void report(const struct logs *logs)
+void logs_rebind(struct logs_proc *lp, struct cfg *cfg, const struct cfg_program *prog,
+		 const struct cfg_process *cp)
 {
-	for (size_t i = 0; i < logs->n_procs; i++) {
-		const struct logs_proc *lp = &logs->procs[i];
-		const struct logs_stream *ss[] = { &lp->out, &lp->err };
+	struct cfg *was = lp->cfg;
 
-		for (size_t j = 0; j < COL_ARRAY_SIZE(ss); j++) {
-			const struct logs_stats *st = &ss[j]->st;
-			const char *what = j ? "stderr" : "stdout";
+	lp->cfg = cfg_ref(cfg);
+	lp->prog = prog;
+	lp->cp = cp;
+	lp->color = palette[(size_t)(prog - cfg->programs) % COL_ARRAY_SIZE(palette)];
+	cfg_unref(was);
+}
 
-			if (ss[j]->rfd < 0)
-				continue;
-			if (logs->opts.verbose)
-				fprintf(stderr,
-					"collie: %s: %s: %llu lines, %llu written, %llu dropped\n",
-					lp->cp->name, what, (unsigned long long)st->lines,
-					(unsigned long long)st->written,
-					(unsigned long long)st->dropped);
-			else if (st->dropped)
-				fprintf(stderr, "collie: %s: %s: %llu of %llu lines dropped\n",
-					lp->cp->name, what, (unsigned long long)st->dropped,
-					(unsigned long long)st->lines);
-		}
+/* On stderr: what lp's streams lost (everything with -v). */
+static void report(const struct logs_proc *lp)
+{
+	const struct logs_stream *ss[] = { &lp->out, &lp->err };
+
+	for (size_t j = 0; j < COL_ARRAY_SIZE(ss); j++) {
+		const struct logs_stats *st = &ss[j]->st;
+		const char *what = j ? "stderr" : "stdout";
+
+		if (ss[j]->rfd < 0)
+			continue;
+		if (lp->logs->opts.verbose)
+			fprintf(stderr, "collie: %s: %s: %llu lines, %llu written, %llu dropped\n",
+				lp->cp->name, what, (unsigned long long)st->lines,
+				(unsigned long long)st->written, (unsigned long long)st->dropped);
+		else if (st->dropped)
+			fprintf(stderr, "collie: %s: %s: %llu of %llu lines dropped\n",
+				lp->cp->name, what, (unsigned long long)st->dropped,
+				(unsigned long long)st->lines);
 	}
+}
+
+static void free_proc(struct logs_proc *lp)
+{
+	free_stream(&lp->out);
+	free_stream(&lp->err);
+	free(lp->ring);
+	cfg_unref(lp->cfg);
+	free(lp);
+}
+
+/* The streams of a capture being removed, and where they write. */
+static void streams_of(struct logs_proc *lp, struct logs_stream *st[4], struct logs_sink *sk[4])
+{
+	st[0] = st[1] = &lp->out;
+	st[2] = st[3] = &lp->err;
+	sk[0] = lp->out.dest;
+	sk[1] = lp->out.syslog;
+	sk[2] = lp->err.dest;
+	sk[3] = lp->err.syslog;
+}
+
+/* Whether s is a file or stream of the configuration's that nobody writes
+ * once one more user leaves (collie's own output and syslog stay). */
+static bool last_user(const struct logs_sink *s)
+{
+	return s && s->users == 1 && !s->own && s->kind != SINK_SYSLOG;
+}
+
+void logs_remove(struct logs_proc *lp)
+{
+	struct logs_stream *st[4];
+	struct logs_sink *sk[4];
+	struct logs *logs;
+	size_t k = 0;
+
+	if (!lp)
+		return;
+	logs = lp->logs;
+	logs_proc_exited(lp);
+	streams_of(lp, st, sk);
+	/* a destination only lp wrote: last try now, its losses counted to lp */
+	for (size_t i = 0; i < 4; i++)
+		if (last_user(sk[i]))
+			logs__sink_finish(sk[i], col_now(), "before it was closed");
+	report(lp);
+	for (size_t i = 0; i < 4; i++) {
+		if (!sk[i])
+			continue;
+		logs__sink_disown(sk[i], st[i]);
+		if (--sk[i]->users > 0 || sk[i]->own || sk[i]->kind == SINK_SYSLOG)
+			continue;
+		for (struct logs_sink **link = &logs->sinks; *link; link = &(*link)->next) {
+			if (*link == sk[i]) {
+				*link = sk[i]->next;
+				break;
+			}
+		}
+		logs__sink_free(sk[i]);
+	}
+	for (size_t i = 0; i < logs->n_procs; i++)
+		if (logs->procs[i] != lp)
+			logs->procs[k++] = logs->procs[i];
+	logs->n_procs = k;
+	free_proc(lp);
 }
 
 void logs_free(struct logs *logs)
@@ -313,13 +415,14 @@ void logs_free(struct logs *logs)
 	if (!logs)
 		return;
 	for (size_t i = 0; i < logs->n_procs; i++)
-		logs_proc_exited(&logs->procs[i]);
+		logs_proc_exited(logs->procs[i]);
 	for (struct logs_sink *s = logs->sinks; s; s = s->next)
-		logs__sink_finish(s, until);
-	report(logs);
+		logs__sink_finish(s, until, "before exit");
 	for (size_t i = 0; i < logs->n_procs; i++) {
-		free_stream(&logs->procs[i].out);
-		free_stream(&logs->procs[i].err);
+		struct logs_proc *lp = logs->procs[i];
+
+		report(lp);
+		free_proc(lp);
 	}
 	while (logs->sinks) {
 		struct logs_sink *next = logs->sinks->next;
@@ -328,6 +431,7 @@ void logs_free(struct logs *logs)
 		logs->sinks = next;
 	}
 	col_source_free(logs->retry);
+	logs__follow_release(logs);
 	free(logs->procs);
 	free(logs);
 }
@@ -335,8 +439,8 @@ void logs_free(struct logs *logs)
 struct logs_proc *logs_find(struct logs *logs, const char *name)
 {
 	for (size_t i = 0; i < logs->n_procs; i++)
-		if (strcmp(logs->procs[i].cp->name, name) == 0)
-			return &logs->procs[i];
+		if (strcmp(logs->procs[i]->cp->name, name) == 0)
+			return logs->procs[i];
 	return NULL;
 }
 

@@ -30,8 +30,9 @@
 #include "collie/cmdline.h"
 #include "collie/fd.h"
 #include "collie/spawn.h"
+#include "cgroup.h"
 #include "ready.h"
-#include "supervisor.h"
+#include "supervisor-internal.h"
 #include "banned.h"
 
 #define HEALTHY_RUN_USEC COL_USEC_PER_SEC
@@ -39,45 +40,6 @@
 
 bool sv_trace;
 struct rlimit sv_nofile;
-
-enum timer_purpose { TIMER_NONE, TIMER_STARTSECS, TIMER_BACKOFF, TIMER_STOPWAIT };
-
-struct sv_member {
-	struct sv_proc *proc;
-	size_t index; /* in proc->pl.members */
-	struct col_source *src;
-};
-
-struct sv_proc {
-	struct sv *sv;
-	const struct cfg_program *prog;
-	const struct cfg_process *cp;
-	enum sv_state state;
-	uint64_t since;
-	uint64_t started_at;
-	struct col_pipeline pl;	   /* the running pipeline, when started */
-	struct sv_member *members; /* one per pipeline member */
-	size_t running;		   /* members not yet exited */
-	struct col_source *timer;
-	enum timer_purpose timer_for;
-	struct ready_watch *ready; /* ready= other than startsecs, for this start */
-	unsigned fails;		   /* failed runs in a row */
-	unsigned restarts;
-	bool want_start; /* start once its dependencies are RUNNING */
-	bool stop_requested;
-	bool has_exit;
-	struct col_status last_exit;
-	struct logs_proc *log; /* its output's capture, or NULL */
-};
-
-struct sv {
-	struct col_loop *loop;
-	const struct cfg *cfg;
-	struct sv_hooks hooks;
-	struct sv_proc *procs; /* in the config's order: priority, then name */
-	size_t n_procs;
-	bool stopping_all;
-};
 
 static const char *const state_names[] = {
 	[SV_STOPPED] = "STOPPED", [SV_STARTING] = "STARTING", [SV_RUNNING] = "RUNNING",
@@ -92,7 +54,7 @@ static const unsigned allowed[] = {
 	[SV_RUNNING] = 1u << SV_STOPPING | 1u << SV_EXITED,
 	[SV_BACKOFF] = 1u << SV_STARTING | 1u << SV_FATAL | 1u << SV_STOPPED,
 	[SV_STOPPING] = 1u << SV_STOPPED,
-	[SV_EXITED] = 1u << SV_STARTING,
+	[SV_EXITED] = 1u << SV_STARTING | 1u << SV_STOPPING, /* its daemon (cgroup) */
 	[SV_FATAL] = 1u << SV_STARTING,
 };
 
@@ -103,6 +65,8 @@ const char *sv_state_name(enum sv_state state)
 
 static void pump(struct sv *sv);
 static void spawn_proc(struct sv_proc *p);
+static void schedule_sweep(struct sv *sv);
+static bool active(const struct sv_proc *p);
 
 static void set_state(struct sv_proc *p, enum sv_state to)
 {
@@ -121,6 +85,8 @@ static void set_state(struct sv_proc *p, enum sv_state to)
 	p->since = col_now();
 	if (p->sv->hooks.state_changed)
 		p->sv->hooks.state_changed(p->sv, p, from, p->sv->hooks.data);
+	if (p->retired && !active(p))
+		schedule_sweep(p->sv);
 }
 
 static bool active(const struct sv_proc *p)
@@ -240,6 +206,85 @@ static void run_ended(struct sv_proc *p)
 		arm(p, TIMER_BACKOFF, backoff_delay(prog, p->fails));
 }
 
+/*
+ * cgroups (cgroup.h): with the supervisor's tree, each process runs in a
+ * cgroup of its own, so stopping it ends all it started. The stop signal
+ * goes where supervisord sends it (the process, or its group with
+ * stopasgroup); once the process itself has exited, what is left in its
+ * cgroup (a setsid'd child, a daemon) gets the stop signal too, since
+ * nobody else will pass it on; at stopwaitsecs the whole cgroup gets
+ * SIGKILL; and it is STOPPED only when the cgroup is empty.
+ */
+static void on_cgroup_empty(struct cgroup *cg, void *data)
+{
+	struct sv_proc *p = data;
+
+	/* Its own processes' exits come through their pidfds: wait for them. */
+	if (p->state != SV_STOPPING || p->pl.n_members)
+		return;
+	cgroup_free(p->cg); /* a stop leaves nothing; the next start makes it again */
+	p->cg = NULL;
+	disarm(p);
+	set_state(p, SV_STOPPED);
+	pump(p->sv);
+}
+
+/* Start it inside its cgroup, made at its first start. */
+static void cgroup_prepare(struct sv_proc *p, struct col_spawn_opts *base)
+{
+	int r;
+
+	if (!p->sv->cgs)
+		return;
+	if (!p->cg && (r = cgroup_new(p->sv->cgs, p->cp->name, on_cgroup_empty, p, &p->cg)) < 0) {
+		fprintf(stderr, "collie: %s: cannot make its cgroup (%s): starting it without\n",
+			p->cp->name, strerror(-r));
+		return;
+	}
+	base->flags |= COL_SPAWN_SET_CGROUP;
+	base->cgroup_fd = cgroup_fd(p->cg);
+}
+
+/* STOPPING and its own processes have exited: whether its cgroup still
+ * holds some, which then get the stop signal; if not, it goes. */
+static bool cgroup_stop_leftovers(struct sv_proc *p)
+{
+	if (!p->cg)
+		return false;
+	if (!cgroup_populated(p->cg)) {
+		cgroup_free(p->cg);
+		p->cg = NULL;
+		return false;
+	}
+	cgroup_signal(p->cg, p->prog->stopsignal, sv_trace ? p->cp->name : NULL);
+	return true;
+}
+
+/* A stop of an EXITED process whose cgroup is not empty (it daemonized):
+ * STOPPING, and its cgroup gets what a running process's group would. */
+static void cgroup_stop_exited(struct sv_proc *p)
+{
+	if (!p->cg || !cgroup_populated(p->cg))
+		return;
+	set_state(p, SV_STOPPING);
+	cgroup_signal(p->cg, p->prog->stopsignal, sv_trace ? p->cp->name : NULL);
+	arm(p, TIMER_STOPWAIT, p->prog->stopwait);
+}
+
+static void cgroup_kill_tree(struct sv_proc *p)
+{
+	int r = p->cg ? cgroup_kill(p->cg) : 0;
+
+	if (r < 0)
+		fprintf(stderr, "collie: %s: cannot kill its cgroup: %s\n", p->cp->name,
+			strerror(-r));
+}
+
+void sv_set_cgroups(struct sv *sv, struct cgroups *cgs)
+{
+	sv->cgs = cgs;
+}
+
 static void proc_exited(struct sv_proc *p)
 {
 	char what[64];
@@ -249,10 +294,12 @@ static void proc_exited(struct sv_proc *p)
 	col_pipeline_status(&p->pl, &p->last_exit);
 	p->has_exit = true;
 	release_pipeline(p);
-	disarm(p);
 	col_status_format(&p->last_exit, what, sizeof(what));
 	if (sv_trace)
 		fprintf(stderr, "collie: %s: %s\n", p->cp->name, what);
+	if (p->state == SV_STOPPING && cgroup_stop_leftovers(p))
+		return; /* STOPPED once its cgroup is empty: on_cgroup_empty() */
+	disarm(p);
 	switch (p->state) {
 	case SV_STARTING:
 		start_failed(p);
@@ -313,6 +360,7 @@ static void on_timer(struct col_source *src, uint64_t now, void *data)
 				"SIGKILL\n",
 				p->cp->name, (double)p->prog->stopwait / COL_USEC_PER_SEC);
 			signal_proc(p, SIGKILL, true);
+			cgroup_kill_tree(p);
 		}
 		break;
 	case TIMER_NONE:
@@ -492,6 +540,7 @@ static void spawn_proc(struct sv_proc *p)
 	set_state(p, SV_STARTING);
 	p->started_at = col_now();
 	base_opts(p, &base, rl);
+	cgroup_prepare(p, &base);
 	ro.base = &base;
 	ro.stdio[0].kind = COL_STDIO_NULL;
 	if (p->log)
@@ -526,10 +575,10 @@ static bool program_ready(const struct sv *sv, const char *name)
 	bool found = false;
 
 	for (size_t i = 0; i < sv->n_procs; i++) {
-		if (strcmp(sv->procs[i].prog->name, name) != 0)
+		if (strcmp(sv->procs[i]->prog->name, name) != 0)
 			continue;
 		found = true;
-		if (sv->procs[i].state != SV_RUNNING)
+		if (sv->procs[i]->state != SV_RUNNING)
 			return false;
 	}
 	return found;
@@ -549,7 +598,7 @@ static bool has_active_dependent(const struct sv_proc *p)
 	const struct sv *sv = p->sv;
 
 	for (size_t i = 0; i < sv->n_procs; i++) {
-		const struct sv_proc *q = &sv->procs[i];
+		const struct sv_proc *q = sv->procs[i];
 
 		if (!active(q))
 			continue;
@@ -571,6 +620,7 @@ static void begin_stop(struct sv_proc *p)
 	}
 	if (p->state == SV_EXITED) {
 		disarm(p); /* a pending restart */
+		cgroup_stop_exited(p);
 		return;
 	}
 	if (p->state != SV_STARTING && p->state != SV_RUNNING)
@@ -581,37 +631,46 @@ static void begin_stop(struct sv_proc *p)
 	arm(p, TIMER_STOPWAIT, p->prog->stopwait);
 }
 
+/* Every process, the configuration's and the retired: i < n_procs + n_retired. */
+static struct sv_proc *any_proc(const struct sv *sv, size_t i)
+{
+	return i < sv->n_procs ? sv->procs[i] : sv->retired[i - sv->n_procs];
+}
+
 /*
  * During stop_all: stop the processes whose turn it is. A process may stop
  * once no active program depends on it; among those, the highest priority
  * goes first (depends_on has no cycles, so someone is always eligible).
+ * Retired processes are stopping already; everything has stopped when
+ * they have too.
  */
 static void pump_stops(struct sv *sv)
 {
 	int top = -1;
 
 	for (size_t i = 0; i < sv->n_procs; i++) {
-		const struct sv_proc *p = &sv->procs[i];
+		const struct sv_proc *p = sv->procs[i];
 
 		if (active(p) && !has_active_dependent(p) && p->prog->priority > top)
 			top = p->prog->priority;
 	}
 	for (size_t i = 0; i < sv->n_procs; i++) {
-		struct sv_proc *p = &sv->procs[i];
+		struct sv_proc *p = sv->procs[i];
 
 		if (active(p) && p->state != SV_STOPPING && p->prog->priority == top &&
 		    !has_active_dependent(p))
 			begin_stop(p);
 	}
-	for (size_t i = 0; i < sv->n_procs; i++)
-		if (active(&sv->procs[i]))
+	for (size_t i = 0; i < sv->n_procs + sv->n_retired; i++)
+		if (active(any_proc(sv, i)))
 			return;
 	sv->stopping_all = false;
 	if (sv->hooks.all_stopped)
 		sv->hooks.all_stopped(sv, sv->hooks.data);
 }
 
-/* Start what waits for its dependencies, or stop what is due. */
+/* Start what waits for its dependencies (and for the process it replaces
+ * to be gone), or stop what is due. */
 static void pump(struct sv *sv)
 {
 	if (sv->stopping_all) {
@@ -619,18 +678,104 @@ static void pump(struct sv *sv)
 		return;
 	}
 	for (size_t i = 0; i < sv->n_procs; i++) {
-		struct sv_proc *p = &sv->procs[i];
+		struct sv_proc *p = sv->procs[i];
 
-		if (p->want_start && !active(p) && deps_ready(p))
+		if (p->want_start && !active(p) && !p->replaces && deps_ready(p))
 			spawn_proc(p);
 	}
 }
 
-int sv_new(struct col_loop *loop, const struct cfg *cfg, const struct sv_hooks *hooks,
-	   struct sv **ret)
+void sv__pump(struct sv *sv)
+{
+	pump(sv);
+}
+
+struct sv_proc *sv__proc_new(struct sv *sv, struct cfg *cfg, const struct cfg_program *prog,
+			     const struct cfg_process *cp)
+{
+	struct sv_proc *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->sv = sv;
+	p->cfg = cfg_ref(cfg);
+	p->prog = prog;
+	p->cp = cp;
+	p->state = SV_STOPPED;
+	p->since = col_now();
+	p->pl = (struct col_pipeline)COL_PIPELINE_INIT;
+	return p;
+}
+
+void sv__proc_free(struct sv_proc *p)
+{
+	if (!p)
+		return;
+	if (p->pl.n_members) {
+		col_pipeline_signal(&p->pl, SIGKILL);
+		col_pipeline_wait(&p->pl, NULL);
+	}
+	release_pipeline(p);
+	col_source_free(p->timer);
+	cgroup_free(p->cg);
+	if (p->replaced_by)
+		p->replaced_by->replaces = NULL;
+	if (p->replaces)
+		p->replaces->replaced_by = NULL;
+	cfg_unref(p->cfg);
+	free(p);
+}
+
+/* Free the retired processes that have stopped; start what waited for them. */
+static void on_sweep(struct col_source *src, uint64_t now, void *data)
+{
+	struct sv *sv = data;
+	size_t k = 0;
+	bool freed = false;
+
+	for (size_t i = 0; i < sv->n_retired; i++) {
+		struct sv_proc *p = sv->retired[i];
+
+		if (active(p) || p->pl.n_members) {
+			sv->retired[k++] = p;
+			continue;
+		}
+		if (sv_trace)
+			fprintf(stderr, "collie: %s: removed\n", p->cp->name);
+		logs_remove(p->log);
+		sv__proc_free(p);
+		freed = true;
+	}
+	sv->n_retired = k;
+	if (freed)
+		pump(sv);
+}
+
+/* Make the sweep look at the retired processes at the loop's next turn. */
+static void schedule_sweep(struct sv *sv)
+{
+	if (sv->sweep)
+		col_timer_set(sv->sweep, col_now(), 0);
+	else if (col_loop_add_timer(sv->loop, col_now(), 0, on_sweep, sv, &sv->sweep) < 0)
+		fprintf(stderr, "collie: cannot arm a timer: retired processes stay listed\n");
+}
+
+void sv__proc_retire(struct sv_proc *p)
+{
+	struct sv *sv = p->sv;
+
+	p->retired = true;
+	sv->retired[sv->n_retired++] = p;
+	if (sv->hooks.removed)
+		sv->hooks.removed(sv, p, sv->hooks.data);
+	begin_stop(p);
+	schedule_sweep(sv);
+}
+
+int sv_new(struct col_loop *loop, struct cfg *cfg, const struct sv_hooks *hooks, struct sv **ret)
 {
 	struct sv *sv;
-	size_t n = 0, k = 0;
+	size_t n = 0;
 
 	if (!loop || !cfg || !ret)
 		return -EINVAL;
@@ -642,22 +787,20 @@ int sv_new(struct col_loop *loop, const struct cfg *cfg, const struct sv_hooks *
 		return -ENOMEM;
 	}
 	sv->loop = loop;
-	sv->cfg = cfg;
 	if (hooks)
 		sv->hooks = *hooks;
 	for (size_t i = 0; i < cfg->n_programs; i++) {
 		for (size_t j = 0; j < cfg->programs[i].n_procs; j++) {
-			struct sv_proc *p = &sv->procs[k++];
+			struct sv_proc *p = sv__proc_new(sv, cfg, &cfg->programs[i],
+							 &cfg->programs[i].procs[j]);
 
-			p->sv = sv;
-			p->prog = &cfg->programs[i];
-			p->cp = &cfg->programs[i].procs[j];
-			p->state = SV_STOPPED;
-			p->since = col_now();
-			p->pl = (struct col_pipeline)COL_PIPELINE_INIT;
+			if (!p) {
+				sv_free(sv);
+				return -ENOMEM;
+			}
+			sv->procs[sv->n_procs++] = p;
 		}
 	}
-	sv->n_procs = n;
 	*ret = sv;
 	return 0;
 }
@@ -666,31 +809,26 @@ void sv_free(struct sv *sv)
 {
 	if (!sv)
 		return;
-	for (size_t i = 0; i < sv->n_procs; i++) {
-		struct sv_proc *p = &sv->procs[i];
-
-		if (p->pl.n_members) {
-			col_pipeline_signal(&p->pl, SIGKILL);
-			col_pipeline_wait(&p->pl, NULL);
-		}
-		release_pipeline(p);
-		col_source_free(p->timer);
-	}
+	for (size_t i = 0; i < sv->n_procs + sv->n_retired; i++)
+		sv__proc_free(any_proc(sv, i));
+	col_source_free(sv->sweep);
 	free(sv->procs);
+	free(sv->retired);
 	free(sv);
 }
 
 void sv_set_logs(struct sv *sv, struct logs *logs)
 {
+	sv->logs = logs;
 	for (size_t i = 0; i < sv->n_procs; i++)
-		sv->procs[i].log = logs ? logs_find(logs, sv->procs[i].cp->name) : NULL;
+		sv->procs[i]->log = logs ? logs_find(logs, sv->procs[i]->cp->name) : NULL;
 }
 
 void sv_start_autostart(struct sv *sv)
 {
 	for (size_t i = 0; i < sv->n_procs; i++)
-		if (sv->procs[i].prog->autostart)
-			sv->procs[i].want_start = true;
+		if (sv->procs[i]->prog->autostart)
+			sv->procs[i]->want_start = true;
 	pump(sv);
 }
 
@@ -698,14 +836,14 @@ void sv_stop_all(struct sv *sv)
 {
 	sv->stopping_all = true;
 	for (size_t i = 0; i < sv->n_procs; i++)
-		sv->procs[i].want_start = false;
+		sv->procs[i]->want_start = false;
 	pump_stops(sv);
 }
 
 void sv_signal_all(struct sv *sv, int sig)
 {
-	for (size_t i = 0; i < sv->n_procs; i++) {
-		struct sv_proc *p = &sv->procs[i];
+	for (size_t i = 0; i < sv->n_procs + sv->n_retired; i++) {
+		struct sv_proc *p = any_proc(sv, i);
 
 		if (p->pl.n_members)
 			signal_proc(p, sig, true);
@@ -717,13 +855,21 @@ void sv_kill_all(struct sv *sv)
 	sv_signal_all(sv, SIGKILL);
 }
 
+struct sv_proc *sv_find_pid(struct sv *sv, pid_t pid)
+{
+	for (size_t i = 0; i < sv->n_procs + sv->n_retired; i++) {
+		struct sv_proc *p = any_proc(sv, i);
+
+		for (size_t j = 0; j < p->pl.n_members; j++)
+			if (p->pl.members[j].pid == pid)
+				return p;
+	}
+	return NULL;
+}
+
 bool sv_owns_pid(const struct sv *sv, pid_t pid)
 {
-	for (size_t i = 0; i < sv->n_procs; i++)
-		for (size_t j = 0; j < sv->procs[i].pl.n_members; j++)
-			if (sv->procs[i].pl.members[j].pid == pid)
-				return true;
-	return false;
+	return sv_find_pid((struct sv *)sv, pid) != NULL;
 }
 
 size_t sv_count(const struct sv *sv)
@@ -733,14 +879,14 @@ size_t sv_count(const struct sv *sv)
 
 struct sv_proc *sv_at(struct sv *sv, size_t i)
 {
-	return i < sv->n_procs ? &sv->procs[i] : NULL;
+	return i < sv->n_procs ? sv->procs[i] : NULL;
 }
 
 struct sv_proc *sv_find(struct sv *sv, const char *name)
 {
 	for (size_t i = 0; i < sv->n_procs; i++)
-		if (strcmp(sv->procs[i].cp->name, name) == 0)
-			return &sv->procs[i];
+		if (strcmp(sv->procs[i]->cp->name, name) == 0)
+			return sv->procs[i];
 	return NULL;
 }
 
@@ -778,7 +924,8 @@ int sv_proc_stop(struct sv_proc *p)
 		p->want_start = false; /* it was waiting for its dependencies */
 		return 0;
 	}
-	if (!active(p) && !(p->state == SV_EXITED && p->timer_for == TIMER_BACKOFF))
+	if (!active(p) && !(p->state == SV_EXITED && p->timer_for == TIMER_BACKOFF) &&
+	    !(p->state == SV_EXITED && p->cg && cgroup_populated(p->cg)))
 		return -EALREADY;
 	begin_stop(p);
 	return 0;
@@ -797,11 +944,11 @@ bool sv_proc_pending(const struct sv_proc *p)
 	return p->want_start;
 }
 
-struct sv_proc *sv_find_pid(struct sv *sv, pid_t pid)
+size_t sv_retiring(const struct sv *sv)
 {
-	for (size_t i = 0; i < sv->n_procs; i++)
-		for (size_t j = 0; j < sv->procs[i].pl.n_members; j++)
-			if (sv->procs[i].pl.members[j].pid == pid)
-				return &sv->procs[i];
-	return NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < sv->n_retired; i++)
+		n += active(sv->retired[i]) || sv->retired[i]->pl.n_members;
+	return n;
 }

@@ -12,7 +12,8 @@
  *   BACKOFF  -> FATAL     more than startretries failed starts in a row
  *   RUNNING  -> EXITED    it exited; autorestart may start it again
  *   *        -> STOPPING  stop requested: stopsignal, SIGKILL after stopwaitsecs
- *   STOPPING -> STOPPED   it exited
+ *   EXITED   -> STOPPING  stop requested while its cgroup still holds processes
+ *   STOPPING -> STOPPED   it exited (and its cgroup, if it has one, is empty)
  */
 #ifndef COLLIE_CLI_SUPERVISOR_H
 #define COLLIE_CLI_SUPERVISOR_H
@@ -49,6 +50,9 @@ struct sv_hooks {
 	/* p went from `from` to its current state. Called from inside the
 	 * supervisor: note what happened, act on it later (no sv_ calls). */
 	void (*state_changed)(struct sv *sv, struct sv_proc *p, enum sv_state from, void *data);
+	/* A reload took p out of the configuration: forget p now (it goes on
+	 * stopping out of sight, and is freed once stopped). */
+	void (*removed)(struct sv *sv, struct sv_proc *p, void *data);
 	void *data;
 };
 
@@ -76,16 +80,22 @@ extern struct rlimit sv_nofile;
 
 const char *sv_state_name(enum sv_state state);
 
-/* Make a supervisor for cfg (borrowed: keep it alive) in loop. 0 or -errno. */
-int sv_new(struct col_loop *loop, const struct cfg *cfg, const struct sv_hooks *hooks,
-	   struct sv **ret);
+/* Make a supervisor for cfg (each process takes a reference) in loop.
+ * 0 or -errno. */
+int sv_new(struct col_loop *loop, struct cfg *cfg, const struct sv_hooks *hooks, struct sv **ret);
 
 /* Free it; processes still running are SIGKILLed and reaped first. Takes NULL. */
 void sv_free(struct sv *sv);
 
 /* Capture the output of every process through logs (borrowed; NULL:
- * stdout and stderr are inherited). Call before starting anything. */
+ * stdout and stderr are inherited). Call before starting anything; a
+ * reload adds and removes captures in it. */
 void sv_set_logs(struct sv *sv, struct logs *logs);
+
+/* Run every process in a cgroup of its own under cgs (borrowed; NULL:
+ * none; see cgroup.h). Call before starting anything. */
+struct cgroups;
+void sv_set_cgroups(struct sv *sv, struct cgroups *cgs);
 
 /* Start every autostart program: priority order, each once its depends_on
  * are RUNNING. */
@@ -108,6 +118,29 @@ size_t sv_count(const struct sv *sv);
 struct sv_proc *sv_at(struct sv *sv, size_t i);
 struct sv_proc *sv_find(struct sv *sv, const char *name);
 void sv_info(const struct sv_proc *p, struct sv_info *ret);
+
+/* What sv_reload() did: process names, NULL-terminated lists. */
+struct sv_reload_report {
+	char **added;	/* new: started if autostart */
+	char **changed; /* stopped; their successors start (if autostart) once they are gone */
+	char **removed; /* stopped and forgotten */
+	size_t n_added, n_changed, n_removed, n_unchanged;
+};
+
+/*
+ * Apply a new configuration (each process takes a reference): what
+ * supervisorctl's `update` does, per process. A process whose settings,
+ * as `collie check` shows them, did not change keeps running untouched;
+ * a changed one is stopped and started again with its new settings; a
+ * removed one is stopped and forgotten; an added one starts if
+ * autostart. Returns 0 and *ret (release it), or -ESHUTDOWN while
+ * everything is being stopped, -ENOMEM or -EMFILE: then nothing changed.
+ */
+int sv_reload(struct sv *sv, struct cfg *cfg, struct sv_reload_report *ret);
+void sv_reload_report_release(struct sv_reload_report *r);
+
+/* How many processes a reload took out are still running (stopping). */
+size_t sv_retiring(const struct sv *sv);
 
 /* Start or stop one process. 0, -EALREADY when it is already so,
  * -ESHUTDOWN (start) while everything is being stopped, -errno. */

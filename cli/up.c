@@ -14,7 +14,10 @@
  *   critical program  when it goes FATAL or exits: stop everything, exit
  *                     with its status
  *   collie down       (control socket, control.c) as SIGTERM
- *   SIGUSR2           reopen every log file (after logrotate renamed them)
+ *   SIGUSR2           reopen every log file (after logrotate renamed them;
+ *                     `collie logs --reopen` asks the same, control-logs.c)
+ *   SIGHUP            load the configuration again and apply the
+ *                     difference (as `collie update`; sv_reload())
  *
  * The programs' output is captured (logs.h): to their log files, else to
  * collie's stdout prefixed with their names.
@@ -32,6 +35,7 @@
 #include "collie/daemon.h"
 #include "collie/loop.h"
 #include "collie/reap.h"
+#include "cgroup.h"
 #include "cli.h"
 #include "config.h"
 #include "control.h"
@@ -44,10 +48,12 @@
 #define LEFTOVER_GRACE_USEC (5 * COL_USEC_PER_SEC)
 
 struct up_state {
+	const struct cfg_load_opts *load; /* how the configuration was loaded: again so */
 	struct col_loop *loop;
 	struct sv *sv;
 	struct control *ctl;
 	struct logs *logs;
+	struct cgroups *cgs; /* one cgroup per process, or NULL (cgroup.h) */
 	bool stopping;
 	bool draining; /* every program stopped: ending leftovers */
 	struct leftovers left;
@@ -99,6 +105,68 @@ static void on_critical(struct sv *sv, const struct sv_proc *p, int code, void *
 	sv_stop_all(u->sv);
 }
 
+static void say_names(const char *what, char **names)
+{
+	for (char **n = names; n && *n; n++)
+		fprintf(stderr, "collie: update: %s %s\n", *n, what);
+}
+
+/*
+ * Load the configuration again, the way it was loaded at start, and
+ * apply the difference. A configuration with errors changes nothing:
+ * -1 and *error (the errors, one per line). What changed is said on
+ * stderr, as supervisord logs it.
+ */
+static int reload(struct up_state *u, struct sv_reload_report *rep, char **error)
+{
+	struct cfg *cfg = NULL;
+	char *load_error = NULL;
+	size_t len;
+	int r;
+
+	if (u->stopping) {
+		*error = strdup("not now: everything is being stopped");
+		return -1;
+	}
+	if (cfg_load(u->load, &cfg, &load_error) < 0) {
+		/* "the configuration has errors; nothing changed:\n" + the errors */
+		len = strlen(load_error ? load_error : "") + 64;
+		if ((*error = malloc(len)))
+			snprintf(*error, len, "the configuration has errors; nothing changed:\n%s",
+				 load_error ? load_error : "out of memory");
+		free(load_error);
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->n_warnings; i++)
+		fprintf(stderr, "collie: warning: %s\n", cfg->warnings[i].text);
+	r = sv_reload(u->sv, cfg, rep);
+	cfg_unref(cfg); /* the processes hold it now */
+	if (r < 0) {
+		if ((*error = malloc(128)))
+			snprintf(*error, 128, "cannot apply the configuration: %s; nothing changed",
+				 strerror(-r));
+		return -1;
+	}
+	say_names("added", rep->added);
+	say_names("changed: restarting it", rep->changed);
+	say_names("removed: stopping it", rep->removed);
+	if (!rep->n_added && !rep->n_changed && !rep->n_removed)
+		fprintf(stderr, "collie: update: no change\n");
+	return 0;
+}
+
+static int on_update(void *data, struct sv_reload_report *rep, char **error)
+{
+	return reload(data, rep, error);
+}
+
+static void on_removed(struct sv *sv, struct sv_proc *p, void *data)
+{
+	struct up_state *u = data;
+
+	control_proc_removed(u->ctl, p);
+}
+
 static void on_signal(struct col_source *src, const struct signalfd_siginfo *si, void *data)
 {
 	struct up_state *u = data;
@@ -112,8 +180,15 @@ static void on_signal(struct col_source *src, const struct signalfd_siginfo *si,
 		return;
 	}
 	if (sig == SIGHUP) {
-		fprintf(stderr, "collie: SIGHUP: reloading the configuration is not implemented "
-				"yet; nothing changed\n");
+		struct sv_reload_report rep;
+		char *error = NULL;
+
+		if (reload(u, &rep, &error) < 0) {
+			fprintf(stderr, "collie: SIGHUP: %s\n", error ? error : "reload failed");
+			free(error);
+			return;
+		}
+		sv_reload_report_release(&rep);
 		return;
 	}
 	if (u->stopping) {
@@ -193,10 +268,31 @@ static void on_orphan(struct col_loop *loop, const struct col_status *st, void *
 	}
 }
 
+/*
+ * One cgroup per process where collie may make them (cgroup.h); else the
+ * subreaper finds what escaped, and -v says why there are none.
+ * COLLIE_NO_CGROUP=1 (documented for tests only) takes the second path
+ * on a machine that has cgroups.
+ */
+static int setup_cgroups(struct up_state *u)
+{
+	const char *off = getenv("COLLIE_NO_CGROUP");
+	char why[512] = "COLLIE_NO_CGROUP is set";
+	int r = 0;
+
+	if (!off || strcmp(off, "1") != 0)
+		r = cgroups_new(u->loop, &u->cgs, why, sizeof(why));
+	if (r == 0 && !u->cgs && sv_trace)
+		fprintf(stderr,
+			"collie: no cgroups: %s; a stop ends what is found as a subreaper\n", why);
+	return r;
+}
+
 /* With -d: the daemon's handle, told "ready" once the control socket listens. */
 static struct col_daemon *daemon_handle;
 
-static int run_supervisor(struct cfg *cfg, const char *socket_path, bool init_mode)
+static int run_supervisor(const struct cfg_load_opts *lo, struct cfg *cfg, const char *socket_path,
+			  bool init_mode)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR2 };
 	struct up_state u = { 0 };
@@ -204,10 +300,12 @@ static int run_supervisor(struct cfg *cfg, const char *socket_path, bool init_mo
 	struct sv_hooks hooks = { .all_stopped = on_all_stopped,
 				  .critical = on_critical,
 				  .state_changed = on_state_changed,
+				  .removed = on_removed,
 				  .data = &u };
-	struct control_hooks ctl_hooks = { .down = on_down, .data = &u };
+	struct control_hooks ctl_hooks = { .down = on_down, .update = on_update, .data = &u };
 	int r;
 
+	u.load = lo;
 	u.left.pid1 = getpid() == 1;
 	u.left.verbose = sv_trace;
 	u.left.who = "collie";
@@ -221,17 +319,21 @@ static int run_supervisor(struct cfg *cfg, const char *socket_path, bool init_mo
 	if (r >= 0)
 		r = col_loop_reap_orphans(u.loop, on_orphan, &u);
 	if (r >= 0)
+		r = setup_cgroups(&u);
+	if (r >= 0)
 		r = sv_new(u.loop, cfg, &hooks, &u.sv);
 	if (r >= 0)
 		r = logs_new(u.loop, cfg, &lopts, &u.logs);
 	if (r < 0) {
 		cli_error("up: %s", strerror(-r));
 		sv_free(u.sv);
+		cgroups_free(u.cgs);
 		col_loop_free(u.loop);
 		return CLI_EXIT_FAILURE;
 	}
 	if (control_new(u.loop, u.sv, socket_path, &ctl_hooks, &u.ctl) < 0) {
 		sv_free(u.sv);
+		cgroups_free(u.cgs);
 		logs_free(u.logs);
 		col_loop_free(u.loop);
 		return CLI_EXIT_FAILURE;
@@ -241,6 +343,8 @@ static int run_supervisor(struct cfg *cfg, const char *socket_path, bool init_mo
 	if (daemon_handle)
 		col_daemon_notify_ready(daemon_handle); /* the socket answers from now on */
 	sv_set_logs(u.sv, u.logs);
+	control_set_logs(u.ctl, u.logs);
+	sv_set_cgroups(u.sv, u.cgs);
 	sv_start_autostart(u.sv);
 	r = col_loop_run(u.loop);
 	if (r < 0) {
@@ -248,6 +352,7 @@ static int run_supervisor(struct cfg *cfg, const char *socket_path, bool init_mo
 		r = CLI_EXIT_FAILURE;
 	}
 	sv_free(u.sv);
+	cgroups_free(u.cgs); /* after the programs: it kills what is left in them */
 	control_free(u.ctl); /* after the programs: `collie down` waits for this EOF */
 	logs_free(u.logs);
 	col_loop_free(u.loop);
@@ -278,7 +383,8 @@ static bool pidfile_dir_ready(const char *pidfile)
  * "/": relative paths in the configuration (directory=, log files) mean
  * what they meant when it was checked, as with supervisord's default.
  */
-static int run_daemon(struct cfg *cfg, const char *socket_path, const char *pidfile, bool init_mode)
+static int run_daemon(const struct cfg_load_opts *lo, struct cfg *cfg, const char *socket_path,
+		      const char *pidfile, bool init_mode)
 {
 	struct col_daemon_opts o = COL_DAEMON_OPTS_INIT;
 	struct col_daemon d;
@@ -320,7 +426,7 @@ static int run_daemon(struct cfg *cfg, const char *socket_path, const char *pidf
 		return r < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 	}
 	daemon_handle = &d;
-	r = run_supervisor(cfg, socket_path, init_mode);
+	r = run_supervisor(lo, cfg, socket_path, init_mode);
 	col_daemon_release(&d);
 	return r;
 }
@@ -446,8 +552,8 @@ int cli_up(int argc, char **argv)
 	for (size_t i = 0; i < cfg->n_warnings; i++)
 		fprintf(stderr, "collie: warning: %s\n", cfg->warnings[i].text);
 	raise_nofile(cfg);
-	r = daemonize ? run_daemon(cfg, socket_path, pidfile, init_mode)
-		      : run_supervisor(cfg, socket_path, init_mode);
-	cfg_free(cfg);
+	r = daemonize ? run_daemon(&lo, cfg, socket_path, pidfile, init_mode)
+		      : run_supervisor(&lo, cfg, socket_path, init_mode);
+	cfg_unref(cfg);
 	return r;
 }

@@ -71,6 +71,26 @@ CHILD_CODE static void reset_signals(void)
 	}
 }
 
+/* The fallback for CLONE_INTO_CGROUP: "0" written to cgroup.procs moves
+ * the writer. First of all, while we still hold the caller's credentials
+ * (an unprivileged uid may not write there) and the fd. */
+CHILD_CODE static void enter_cgroup(const struct col__spawn_ctx *c)
+{
+	int fd;
+	ssize_t n;
+
+	if (c->cgroup_fd < 0)
+		return;
+	fd = openat(c->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		child_fail(c, COL_SPAWN_STEP_CGROUP, errno);
+	while ((n = write(fd, "0", 1)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		child_fail(c, COL_SPAWN_STEP_CGROUP, errno);
+	close(fd);
+}
+
 CHILD_CODE static void set_session(const struct col__spawn_ctx *c)
 {
 	const struct col_spawn_opts *o = c->opts;
@@ -285,6 +305,7 @@ CHILD_CODE int col__spawn_child(void *arg)
 	struct col__spawn_ctx *c = arg;
 
 	reset_signals();
+	enter_cgroup(c);
 	set_session(c);
 	/* Limits after the fds: a lower RLIMIT_NOFILE than the parent's
 	 * would make F_DUPFD fail (EMFILE, EINVAL) in a child whose copy of

@@ -42,6 +42,8 @@ struct col__spawn_ctx {
 	int *fd_tmp;	     /* scratch: the relocated copies, one per target */
 	int n_targets;	     /* 3 + opts->n_fds */
 	int err_fd;	     /* fork: write end of the error pipe (CLOEXEC); CLONE_VM: -1 */
+	int cgroup_fd;	     /* cgroup the child enters itself (cgroup.procs); -1: none, or
+				the kernel already put it there (CLONE_INTO_CGROUP) */
 	pid_t parent_pid;    /* for the parent-death race check */
 	sigset_t child_mask; /* the mask to install just before exec */
 	volatile struct col__spawn_report report; /* CLONE_VM: the failure, or zeros */

@@ -20,15 +20,28 @@
  * the record, and the parent reaps the failed child before returning, so
  * the caller never sees it. With the plain-fork fallback the same pipe
  * makes the parent wait for the exec to happen.
+ *
+ * COL_SPAWN_SET_CGROUP: clone3(CLONE_INTO_CGROUP) (Linux 5.7) creates the
+ * child inside the cgroup, so there is no moment at which it, or anything
+ * it forks, is outside. glibc has no clone3() wrapper and a CLONE_VM child
+ * cannot return into C from a raw syscall (it would run on our frame with
+ * its own stack pointer), so a few lines of assembly call the child's
+ * function from the new stack, as libc's clone() does; this is written
+ * for x86_64 only. Elsewhere, and where the kernel (or a seccomp profile
+ * that answers ENOSYS to clone3, as container runtimes do) refuses, the
+ * child writes itself into cgroup.procs first thing (spawn-child.c).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "collie/fd.h"
@@ -40,6 +53,23 @@
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
 #endif
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+/* struct clone_args of <linux/sched.h> up to .cgroup (CLONE_ARGS_SIZE_VER2),
+ * spelled out: that header's CLONE_* macros clash with <sched.h>'s. */
+struct clone3_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+		set_tid_size, cgroup;
+};
 
 /* Enough for the child's frames (its code is never instrumented by
  * sanitizers) and the PATH_MAX buffer of the PATH search. */
@@ -61,7 +91,7 @@ static const char *const step_names[] = {
 	[COL_SPAWN_STEP_UID] = "setresuid",	  [COL_SPAWN_STEP_VERIFY] = "privilege drop check",
 	[COL_SPAWN_STEP_CWD] = "chdir",		  [COL_SPAWN_STEP_NO_NEW_PRIVS] = "no_new_privs",
 	[COL_SPAWN_STEP_PDEATHSIG] = "pdeathsig", [COL_SPAWN_STEP_SIGMASK] = "sigprocmask",
-	[COL_SPAWN_STEP_EXEC] = "exec",
+	[COL_SPAWN_STEP_EXEC] = "exec",		  [COL_SPAWN_STEP_CGROUP] = "cgroup",
 };
 
 const char *col_spawn_step_name(enum col_spawn_step step)
@@ -76,9 +106,24 @@ static bool fd_is_open(int fd)
 	return fd >= 0 && fcntl(fd, F_GETFD) >= 0;
 }
 
+/* A directory of a cgroup2 mount (O_PATH is enough for both ways in). */
+static int check_cgroup_fd(int fd)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (fd < 0)
+		return -EBADF;
+	if (fstatfs(fd, &sfs) < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if (sfs.f_type != CGROUP2_SUPER_MAGIC || !S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	return 0;
+}
+
 static int check_opts(const struct col_spawn_opts *o)
 {
-	const unsigned all = (COL_SPAWN_USE_FORK << 1) - 1;
+	const unsigned all = (COL_SPAWN_SET_CGROUP << 1) - 1;
 
 	if (!o || !o->argv || !o->argv[0] || (o->path && !*o->path) || (!o->path && !*o->argv[0]))
 		return -EINVAL;
@@ -96,6 +141,12 @@ static int check_opts(const struct col_spawn_opts *o)
 		return -E2BIG;
 	if (o->pdeathsig < 0 || o->pdeathsig >= _NSIG)
 		return -EINVAL;
+	if (o->flags & COL_SPAWN_SET_CGROUP) {
+		int r = check_cgroup_fd(o->cgroup_fd);
+
+		if (r < 0)
+			return r;
+	}
 	for (int i = 0; i < 3; i++) {
 		if ((unsigned)o->stdio[i].kind > COL_STDIO_FD)
 			return -EINVAL;
@@ -209,23 +260,98 @@ static pid_t pidfd_open_pid(pid_t pid, int *ret_pidfd)
 	return pid;
 }
 
+#if defined(__x86_64__)
 /*
- * Create the child. Returns its pid (> 0) with *ret_pidfd set, or -errno.
- * Runs with every signal blocked. The child's stack is an array in this
- * frame, as in musl: the parent does not touch it while suspended, and it
- * saves an mmap and munmap per spawn.
+ * clone3(args) whose child calls fn(arg) on the stack args gives and
+ * exits with its value; returns the child's pid or -errno in the parent.
+ * Everything the child needs is in registers the syscall keeps (it loses
+ * only rax, rcx and r11); the call leaves the new stack 16-byte aligned
+ * as the ABI wants (the kernel starts it at stack + stack_size).
  */
-static pid_t create_child(struct col__spawn_ctx *ctx, unsigned flags, int *ret_pidfd)
+static long clone3_call(struct clone3_args *args, int (*fn)(void *), void *arg)
+{
+	long ret;
+
+	__asm__ volatile("syscall\n\t"
+			 "test %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "mov %[arg], %%rdi\n\t"
+			 "xor %%ebp, %%ebp\n\t" /* after: arg may be in rbp */
+			 "call *%[fn]\n\t"
+			 "mov %%eax, %%edi\n\t"
+			 "mov %[nr_exit], %%eax\n\t"
+			 "syscall\n\t"
+			 "hlt\n"
+			 "1:"
+			 : "=a"(ret)
+			 : "0"((long)SYS_clone3), "D"(args),
+			   "S"(sizeof(*args)), [fn] "r"(fn), [arg] "r"(arg), [nr_exit] "i"(SYS_exit)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+/* clone3(CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_INTO_CGROUP). */
+static pid_t clone_into_cgroup(struct col__spawn_ctx *ctx, char *stack, size_t size, int cgroup_fd,
+			       int *ret_pidfd)
+{
+	int pidfd = -1;
+	struct clone3_args a = {
+		.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_INTO_CGROUP,
+		.pidfd = (uint64_t)(uintptr_t)&pidfd,
+		.exit_signal = SIGCHLD,
+		.stack = (uint64_t)(uintptr_t)stack,
+		.stack_size = size,
+		.cgroup = (uint64_t)cgroup_fd,
+	};
+	long pid = clone3_call(&a, col__spawn_child, ctx);
+
+	if (pid < 0)
+		return (pid_t)pid;
+	*ret_pidfd = pidfd;
+	return (pid_t)pid;
+}
+#else
+static pid_t clone_into_cgroup(struct col__spawn_ctx *ctx, char *stack, size_t size, int cgroup_fd,
+			       int *ret_pidfd)
+{
+	return -ENOSYS;
+}
+#endif
+
+/*
+ * Create the child. Returns its pid (> 0) with *ret_pidfd set, or -errno
+ * (with *ret_step set when the cgroup refused it). Runs with every signal
+ * blocked. The child's stack is an array in this frame, as in musl: the
+ * parent does not touch it while suspended, and it saves an mmap and
+ * munmap per spawn.
+ */
+static pid_t create_child(struct col__spawn_ctx *ctx, const struct col_spawn_opts *o,
+			  int *ret_pidfd, enum col_spawn_step *ret_step)
 {
 	char stack[CHILD_STACK_SIZE] __attribute__((aligned(16)));
+	bool cgroup = o->flags & COL_SPAWN_SET_CGROUP;
 	pid_t pid;
 	int pidfd = -1;
 
-	if (flags & COL_SPAWN_USE_FORK) {
+	ctx->cgroup_fd = cgroup ? o->cgroup_fd : -1;
+	if (o->flags & COL_SPAWN_USE_FORK) {
 		pid = fork();
 		if (pid == 0)
 			col__spawn_child(ctx);
 		return pid < 0 ? -errno : pidfd_open_pid(pid, ret_pidfd);
+	}
+	if (cgroup) {
+		ctx->cgroup_fd = -1; /* the kernel puts it there */
+		pid = clone_into_cgroup(ctx, stack, sizeof(stack), o->cgroup_fd, ret_pidfd);
+		if (pid > 0)
+			return pid;
+		/* No clone3 (ENOSYS), no .cgroup in clone_args (E2BIG, 5.3 to
+		 * 5.6) or no CLONE_INTO_CGROUP (EINVAL): the child enters it. */
+		if (pid != -ENOSYS && pid != -E2BIG && pid != -EINVAL) {
+			*ret_step = COL_SPAWN_STEP_CGROUP;
+			return pid;
+		}
+		ctx->cgroup_fd = o->cgroup_fd;
 	}
 	pid = clone(col__spawn_child, stack + sizeof(stack),
 		    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, ctx, &pidfd);
@@ -273,6 +399,7 @@ int col_spawn_start(const struct col_spawn_opts *o, struct col_child *ret_child,
 	struct col__spawn_report report;
 	int inline_slots[COL__SPAWN_INLINE_FDS * 2];
 	sigset_t all, old;
+	enum col_spawn_step parent_step = COL_SPAWN_STEP_NONE;
 	int r, cancel_state, pidfd = -1;
 	pid_t pid;
 
@@ -293,12 +420,13 @@ int col_spawn_start(const struct col_spawn_opts *o, struct col_child *ret_child,
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	prepare_mask(o, &old, &ctx.child_mask);
-	pid = create_child(&ctx, o->flags, &pidfd);
+	pid = create_child(&ctx, o, &pidfd, &parent_step);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_setcancelstate(cancel_state, NULL);
 	if (pid < 0) {
 		r = (int)pid;
-		goto fail_parent;
+		fill_error(ret_err, parent_step, -r);
+		goto fail;
 	}
 
 	if (o->flags & COL_SPAWN_USE_FORK) {

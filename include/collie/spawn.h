@@ -38,6 +38,16 @@
  *  - When the caller asks for uid/gid, supplementary groups are set first,
  *    then the gid, then the uid, and the drop is verified (getresuid /
  *    getresgid, and regaining uid 0 must fail); any failure aborts the spawn.
+ *  - With COL_SPAWN_SET_CGROUP it is a member of the cgroup opts.cgroup_fd
+ *    (a directory of a cgroup2 mount, opened O_PATH or O_RDONLY) before it
+ *    runs a single instruction of the program, so nothing it forks can
+ *    escape the cgroup. Since Linux 5.7 the kernel puts it there as it
+ *    creates it (clone3 with CLONE_INTO_CGROUP); where clone3 or that flag
+ *    is missing (older kernels, seccomp profiles that refuse clone3) the
+ *    child writes itself into cgroup.procs before anything else. The
+ *    usual cgroup v2 rules apply: writing cgroup.procs of the target and
+ *    of the common ancestor must be allowed, and the target may not have
+ *    controllers enabled in cgroup.subtree_control (-EBUSY).
  */
 #ifndef COLLIE_SPAWN_H
 #define COLLIE_SPAWN_H
@@ -81,6 +91,7 @@ enum col_spawn_flags {
 	COL_SPAWN_KEEP_SIGMASK = 1 << 8, /* child keeps the calling thread's signal mask */
 	COL_SPAWN_FOREGROUND = 1 << 9,	 /* make the child's group the foreground of opts.tty_fd */
 	COL_SPAWN_USE_FORK = 1 << 10, /* use plain fork() instead of clone(CLONE_VM|CLONE_VFORK) */
+	COL_SPAWN_SET_CGROUP = 1 << 11, /* start in the cgroup v2 directory opts.cgroup_fd */
 };
 
 /* Where a child's start failed; reported in struct col_spawn_error. */
@@ -102,6 +113,7 @@ enum col_spawn_step {
 	COL_SPAWN_STEP_PDEATHSIG,    /* prctl(PR_SET_PDEATHSIG), or the parent already died */
 	COL_SPAWN_STEP_SIGMASK,	     /* setting the signal mask */
 	COL_SPAWN_STEP_EXEC,	     /* execve itself (ENOENT, EACCES, ENOEXEC, ...) */
+	COL_SPAWN_STEP_CGROUP,	     /* entering opts.cgroup_fd (EBUSY, EACCES, ENODEV, ...) */
 };
 
 /* Why col_spawn_start() failed. */
@@ -130,15 +142,16 @@ struct col_spawn_opts {
 	const gid_t *groups; /* with COL_SPAWN_SET_GROUPS (borrowed; may be NULL if n_groups 0) */
 	size_t n_groups;     /* number of supplementary groups */
 	int pdeathsig;	     /* signal the child gets when the spawning thread dies; 0 = none */
+	int cgroup_fd;	     /* with COL_SPAWN_SET_CGROUP: a cgroup2 directory (borrowed) */
 	unsigned flags;	     /* enum col_spawn_flags */
 };
 
-#define COL_SPAWN_OPTS_INIT                             \
-	{                                               \
-		.stdio = { { COL_STDIO_INHERIT, -1 },   \
-			   { COL_STDIO_INHERIT, -1 },   \
-			   { COL_STDIO_INHERIT, -1 } }, \
-		.tty_fd = -1, .umask = 022,             \
+#define COL_SPAWN_OPTS_INIT                                  \
+	{                                                    \
+		.stdio = { { COL_STDIO_INHERIT, -1 },        \
+			   { COL_STDIO_INHERIT, -1 },        \
+			   { COL_STDIO_INHERIT, -1 } },      \
+		.tty_fd = -1, .umask = 022, .cgroup_fd = -1, \
 	}
 
 /* A started child. Release with col_child_release(). */
@@ -162,6 +175,9 @@ struct col_child {
  *   -EINVAL  argv NULL or empty, a bad stdio kind or fd, a bad flag combination
  *   -EBADF   an fd in stdio or fds that is not open
  *   -E2BIG   more extra fds than the child may hold
+ *   -EBADF   with COL_SPAWN_SET_CGROUP: cgroup_fd is not open
+ *   -ENOTDIR with COL_SPAWN_SET_CGROUP: cgroup_fd is not a directory of a
+ *            cgroup2 file system
  *   -ENOMEM, -EMFILE, -EAGAIN  resources in the parent (pipe, clone)
  *   or the errno of the step in the child that failed (ret_err->step).
  * Thread-safe. Not async-signal-safe. Blocks all signals in the calling

@@ -20,7 +20,41 @@ setup() {
 
 teardown() {
 	[ -z "${TTY_COLLIE:-}" ] || kill -KILL "$TTY_COLLIE" 2>/dev/null || true
+	if [ -n "${FOLLOW:-}" ]; then # a `collie logs -f` a failed test left
+		kill -CONT "$FOLLOW" 2>/dev/null || true
+		kill -TERM "$FOLLOW" 2>/dev/null || true
+		wait "$FOLLOW" 2>/dev/null || true
+	fi
 	sv_teardown
+}
+
+# collie ARGS - a client command, bounded: a hang fails the test.
+collie() {
+	timeout 30 "$COLLIE" "$@"
+}
+
+# follow ARGS - `collie logs -f ARGS` in the background, its stdout in
+# $TMP/f.out, its stderr in $TMP/f.err, its pid (the client's own: tests
+# stop it) in $FOLLOW. follow_status bounds it.
+follow() {
+	"$COLLIE" logs -f "$@" > "$TMP/f.out" 2> "$TMP/f.err" 7<&- &
+	FOLLOW=$!
+}
+
+# follow_status - wait (20 s at most) for the follower to end; FSTATUS is
+# its status.
+follow_status() {
+	local i
+	for ((i = 0; i < 2000; i++)); do
+		[ "$(cut -d' ' -f3 "/proc/$FOLLOW/stat" 2>/dev/null || echo gone)" = Z ] && break
+		kill -0 "$FOLLOW" 2>/dev/null || break
+		sleep 0.01
+	done
+	FSTATUS=0
+	kill -0 "$FOLLOW" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$FOLLOW/stat")" != Z ] &&
+		{ echo "collie logs -f did not end" >&2; return 1; }
+	wait "$FOLLOW" || FSTATUS=$?
+	FOLLOW=
 }
 
 # in_order FILE COUNT WIDTH - FILE is exactly lines 1..COUNT of wide-lines.
@@ -328,4 +362,223 @@ up_tty() {
 	up_tty NO_COLOR=1
 	grep -q "a | one" "$TMP/tty"
 	! grep -q $'\033' "$TMP/tty"
+}
+
+# ---- collie logs ----
+
+@test "logs: all of it across the rotated files, oldest first; -n N the last N lines" {
+	conf "[program:rot]" "command=$H wide-lines 400 10" "startsecs=0" "autorestart=false" \
+		"stdout_logfile=$TMP/rot.log" "stdout_logfile_maxbytes=1KB" \
+		"stdout_logfile_backups=5"
+	up_ready
+	expect "rot: RUNNING -> EXITED"
+	# rot.log.4 .. .1 hold 93 lines each, rot.log the last 28
+	[ "$(wc -l < "$TMP/rot.log")" -eq 28 ]
+	collie logs rot > "$TMP/all"
+	in_order "$TMP/all" 400 10
+	collie logs -n 100 rot > "$TMP/last" # rot.log and 72 lines of rot.log.1
+	[ "$(wc -l < "$TMP/last")" -eq 100 ]
+	awk '$0 + 0 != 300 + NR || length($0) != 10 { exit 1 }' "$TMP/last"
+	collie logs -n 250 rot > "$TMP/last" # into rot.log.3
+	[ "$(wc -l < "$TMP/last")" -eq 250 ]
+	awk '$0 + 0 != 150 + NR { exit 1 }' "$TMP/last"
+	collie logs -n 28 rot | cmp - "$TMP/rot.log"
+	collie logs -n 1000 rot | cmp - "$TMP/all"
+	[ -z "$(collie logs -n 0 rot)" ]
+	finish
+}
+
+@test "logs: every process prefixed as in the foreground; one NAME, none; GROUP:* selects" {
+	conf "[program:web]" "command=$H echo hello-%(process_num)d pause" "numprocs=2" \
+		"process_name=web_%(process_num)d" "stdout_logfile=$TMP/web_%(process_num)d.log" \
+		"[program:worker]" "command=$H echo working echo-err complaining pause"
+	up_ready
+	wait_line "$TMP/web_1.log" hello
+	wait_line "$TMP/web_0.log" hello
+	expect_out "worker | complaining"
+	run -0 collie logs
+	[ "$output" = $'web_0  | hello-0\nweb_1  | hello-1\nworker | working\nworker | complaining' ]
+	run -0 collie logs web_1
+	[ "$output" = hello-1 ]
+	run -0 collie logs 'web:*'
+	[ "$output" = $'web_0 | hello-0\nweb_1 | hello-1' ]
+	run -0 collie logs worker web_0
+	[ "$output" = $'web_0  | hello-0\nworker | working\nworker | complaining' ]
+	finish
+}
+
+@test "logs: a process without a log file: its last 16 KiB kept in memory, both streams in order" {
+	conf "[program:fg]" "command=$H echo out echo-err err echo out2 pause" \
+		"[program:chatty]" "command=$H wide-lines 5000 99 pause" \
+		"[program:quiet]" "command=$H pause" \
+		"[program:file]" "command=$H wide-lines 5000 99 pause" "stdout_logfile=$TMP/file.log"
+	up_ready
+	expect_out "fg     | out2"
+	expect_out "chatty | 5000x"
+	# in the order collie read them: each stream's lines in order (two
+	# pipes: which of them is read first is the kernel's choice)
+	run -0 collie logs fg
+	[ "${#lines[@]}" -eq 3 ]
+	[ "$(grep -v err <<< "$output")" = $'out\nout2' ]
+	grep -qx err <<< "$output"
+	run -0 collie logs -n 1 chatty
+	[ "$output" = "5000$(printf 'x%.0s' $(seq 95))" ]
+	# the last lines, whole and contiguous, within 16 KiB
+	collie logs chatty > "$TMP/tail"
+	[ "$(stat -c %s "$TMP/tail")" -le 16384 ]
+	[ "$(stat -c %s "$TMP/tail")" -gt $((16384 - 2 * 100)) ]
+	[ "$(tail -n 1 "$TMP/tail")" = "5000$(printf 'x%.0s' $(seq 95))" ]
+	awk 'length($0) != 99 || (NR > 1 && $0 + 0 != last + 1) { exit 1 } { last = $0 + 0 }' \
+		"$TMP/tail"
+	# nothing yet: nothing printed, no complaint
+	run -0 collie logs quiet
+	[ -z "$output" ]
+	# with a log file nothing is kept in memory: the file is read
+	wait_line "$TMP/file.log" "^5000x"
+	collie logs file | cmp - "$TMP/file.log"
+	finish
+}
+
+@test "logs: unknown names, bad usage and no supervisor: messages and exit status" {
+	conf "[program:a]" "command=$H pause"
+	up_ready
+	run -1 collie logs nope a other
+	[ "$output" = "collie: no processes named 'nope', 'other'" ]
+	run -1 collie logs -f nope
+	[ "$output" = "collie: no process named 'nope'" ]
+	run -2 collie logs -n -1 a
+	[[ "$output" == *"-n: '-1' is not a number of lines"* ]]
+	run -2 collie logs -n many
+	[[ "$output" == *"-n: 'many' is not a number of lines"* ]]
+	run -2 collie logs --reopen a
+	[[ "$output" == *"--reopen reopens every log file: it takes no NAME, -f or -n"* ]]
+	run -2 collie logs --reopen -f
+	run -2 collie logs --json
+	[[ "$output" == *"--json does not apply here"* ]]
+	run -2 collie status -f
+	run -0 collie logs --help
+	[[ "$output" == "usage: collie logs [-s SOCKET] [-f] [-n N] [NAME...]"* ]]
+	finish
+	run -1 collie logs
+	[[ "$output" == *"no supervisor is running on"* ]]
+}
+
+@test "logs -f: the kept lines, then the new ones as they come, prefixed; ends with 0 when the supervisor exits" {
+	conf "[program:app]" "command=$H echo first block-signals signals 1 echo second pause" \
+		"stdout_logfile=$TMP/app.log" \
+		"[program:fg]" "command=$H echo fg-first block-signals signals 1 echo fg-second pause"
+	up_ready
+	wait_line "$TMP/app.log" first
+	expect_out "fg-first"
+	follow
+	wait_line "$TMP/f.out" "fg  | fg-first"
+	kill -USR1 "$(collie pid app)"
+	wait_line "$TMP/f.out" "app | second"
+	kill -USR1 "$(collie pid fg)"
+	wait_line "$TMP/f.out" "fg  | fg-second"
+	[ "$(grep -c . "$TMP/f.out")" -eq 6 ]
+	grep -qx "app | first" "$TMP/f.out"
+	grep -qx "app | SIGUSR1" "$TMP/f.out"
+	finish
+	follow_status
+	[ "$FSTATUS" -eq 0 ]
+	[ "$(cat "$TMP/f.err")" = "collie: logs: the supervisor has exited" ]
+}
+
+@test "logs -f: no line lost or repeated at the seam between the kept lines and the followed ones" {
+	# a writer that writes numbered lines until told to stop, while collie
+	# rotates its file; the follower starts in the middle of it
+	conf "[program:w]" "command=$H count-until $TMP/stop 100" "startsecs=0" \
+		"autorestart=false" "stdout_logfile=$TMP/w.log" "stdout_logfile_maxbytes=1KB" \
+		"stdout_logfile_backups=1000"
+	up_ready
+	wait_line "$TMP/w.log" "^300$"
+	follow w
+	wait_line "$TMP/f.out" "^300$"
+	# the follower is past its kept lines once it shows lines written after it started
+	start="$(cat "$TMP"/w.log* | wc -l)"
+	wait_line "$TMP/f.out" "^$((start + 1000))$"
+	touch "$TMP/stop"
+	expect "w: RUNNING -> EXITED"
+	last="$(tail -n 1 "$TMP/w.log")"
+	# it rotated while followed (about 200 lines a file)
+	[ "$(head -n 1 "$TMP/w.log")" -gt $((start + 200)) ]
+	wait_line "$TMP/f.out" "^$last$"
+	finish
+	follow_status
+	[ "$FSTATUS" -eq 0 ]
+	# 1 .. last, each once, in order
+	awk '$0 != NR { print "line " NR ": " $0; exit 1 } END { exit NR != '"$last"' }' "$TMP/f.out"
+}
+
+@test "logs -f: a follower that does not read blocks nothing, costs a bounded buffer, and is told what it missed" {
+	conf "[program:big]" "command=$H echo start block-signals signals 1 lines 100000" \
+		"startsecs=0" "autorestart=false" "stdout_logfile=$TMP/big.log" \
+		"[program:other]" "command=$H block-signals signals 1 lines 1000" \
+		"startsecs=0" "autorestart=false" "stdout_logfile=$TMP/other.log"
+	up_ready
+	wait_line "$TMP/big.log" start
+	follow big
+	wait_line "$TMP/f.out" start
+	kill -STOP "$FOLLOW"
+	kill -USR1 "$(collie pid big)"
+	expect_any "big: RUNNING -> EXITED"
+	# every line is in the file, and the supervisor goes on: another
+	# program's lines are written, the control socket answers
+	[ "$(wc -l < "$TMP/big.log")" -eq 100002 ]
+	kill -USR1 "$(collie pid other)"
+	expect_any "other: RUNNING -> EXITED"
+	[ "$(wc -l < "$TMP/other.log")" -eq 1001 ]
+	run -0 collie status big
+	kill -CONT "$FOLLOW"
+	wait_line "$TMP/f.out" "lines dropped: this reader did not keep up"
+	finish
+	follow_status
+	[ "$FSTATUS" -eq 0 ]
+	# each line it got in order, and every other line counted
+	dropped="$(awk '/^\[collie\] [0-9]+ lines dropped/ { n += $2 } END { print n + 0 }' "$TMP/f.out")"
+	grep -Ex '[0-9]+' "$TMP/f.out" > "$TMP/got"
+	[ $(($(wc -l < "$TMP/got") + dropped + 1)) -eq 100001 ] # + SIGUSR1
+	# what was kept for it while it was stopped is bounded: 256 KiB of
+	# messages of about 60 bytes, and what its socket held (100,000
+	# lines would be 6 MB)
+	[ "$(wc -l < "$TMP/got")" -lt 20000 ]
+	awk '$0 + 0 <= last { exit 1 } { last = $0 + 0 }' "$TMP/got"
+}
+
+@test "logs --reopen: after a rename the lines go to a new file; says how many it reopened" {
+	conf "[program:app]" "command=$H block-signals echo before signals 1 echo after pause" \
+		"stdout_logfile=$TMP/app.log" \
+		"[program:two]" "command=$H pause" "stdout_logfile=$TMP/two.log" \
+		"stderr_logfile=$TMP/two.err"
+	up_ready
+	wait_line "$TMP/app.log" before
+	mv "$TMP/app.log" "$TMP/app.log.old"
+	# renamed and not reopened: collie writes a file logs cannot find
+	run -1 collie logs app
+	[[ "$output" == *"app: $TMP/app.log is not the file collie writes any more"* ]]
+	run -0 collie logs --reopen
+	[ "$output" = "reopened 3 log files" ]
+	kill -USR1 "$(collie pid app)"
+	wait_line "$TMP/app.log" after
+	[ "$(cat "$TMP/app.log")" = $'SIGUSR1\nafter' ]
+	[ "$(cat "$TMP/app.log.old")" = before ]
+	# and what logs reads is the new file
+	run -0 collie logs app
+	[ "$output" = $'SIGUSR1\nafter' ]
+	finish
+}
+
+@test "logs --reopen: a file that cannot be opened again is said, exit 1; collie goes on" {
+	mkdir "$TMP/d"
+	conf "[program:app]" "command=$H echo one pause" "stdout_logfile=$TMP/d/app.log"
+	up_ready
+	wait_line "$TMP/d/app.log" one
+	mv "$TMP/d" "$TMP/gone"
+	run -1 collie logs --reopen
+	[ "${lines[0]}" = "reopened 0 log files" ]
+	[ "${lines[1]}" = "collie: logs --reopen: $TMP/d/app.log: No such file or directory" ]
+	[ "${lines[2]}" = "collie: reopen: 1 log file cannot be written" ]
+	run -0 collie status app
+	finish
 }

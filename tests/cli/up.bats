@@ -28,6 +28,23 @@ teardown() {
 	grep -q "sleeper: STOPPING -> STOPPED" "$TMP/seen"
 }
 
+@test "SIGINT stops gracefully; a second SIGINT kills at once; collie exits 0" {
+	conf "[program:stubborn]" "command=$H ignore TERM pause" "startsecs=0" "stopwaitsecs=60"
+	up
+	expect "stubborn: STARTING -> RUNNING"
+	kill -INT "$UP_PID"
+	expect "SIGINT: stopping everything"
+	expect "stubborn: RUNNING -> STOPPING"
+	kill -INT "$UP_PID"
+	expect "second SIGINT: killing everything"
+	expect "stubborn: killed by SIGKILL"
+	expect "stubborn: STOPPING -> STOPPED"
+	wait_up
+	[ "$STATUS" -eq 0 ]
+	# the kill came from the second SIGINT, not from stopwaitsecs (60 s)
+	! grep -q "after the stop signal: SIGKILL" "$TMP/seen"
+}
+
 @test "a crash is restarted at once, repeated crashes back off, FATAL after startretries" {
 	conf "[program:crash]" "command=$H exit 1" "startsecs=1" "startretries=2" \
 		"backoff_min=0.05" "backoff_max=0.2"

@@ -14,6 +14,8 @@
  *   lines-err N       print lines "1".."N" on stderr
  *   wide-lines N W    print N lines of exactly W bytes on stdout: the
  *                     number, then 'x' up to W ("1xxxx", "2xxxx", ...)
+ *   count-until F U   print lines "1", "2", ... on stdout, each flushed, one
+ *                     every U microseconds, until file F exists; then go on
  *   long-line N       print one line of N bytes on stdout: "0123456789"
  *                     repeated, cut at N
  *   print WORD        print WORD on stdout without a newline
@@ -66,6 +68,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <dirent.h>
 
@@ -318,6 +321,20 @@ static void wide_lines(long n, long w)
 	}
 }
 
+static void count_until(const char *file, long usec)
+{
+	struct timespec pause = { .tv_sec = usec / 1000000, .tv_nsec = usec % 1000000 * 1000 };
+	struct stat st;
+
+	for (long i = 1; stat(file, &st) < 0; i++) {
+		printf("%ld\n", i);
+		fflush(stdout);
+		/* pacing, not synchronisation: a reader that keeps up is what
+		 * the test is about */
+		nanosleep(&pause, NULL);
+	}
+}
+
 /*
  * The fork steps: the child returns 1 and runs the remaining steps; the
  * parent prints the child's pid and exits (double-fork), prints it and
@@ -384,6 +401,11 @@ static int step(char **argv, int argc)
 		return 2;
 	} else if (strcmp(s, "wide-lines") == 0) {
 		wide_lines(number(a), number(argc > 2 ? argv[2] : NULL));
+		return 3;
+	} else if (strcmp(s, "count-until") == 0) {
+		if (!a)
+			die("count-until needs a file");
+		count_until(a, number(argc > 2 ? argv[2] : NULL));
 		return 3;
 	} else if (strcmp(s, "long-line") == 0) {
 		long n = number(a);
