@@ -255,6 +255,8 @@ int cfg__check_fds(struct cfg_loader *l)
 		   (unsigned long long)need, (unsigned long long)need, (unsigned long long)need,
 		   (unsigned long long)need, cfg->procfile ? "" : "[program:", big->name,
 		   cfg->procfile ? "" : "]", big->file, big->line, big->n_procs,
-		   c.pipes > 2 * n ? ", or set redirect_stderr=true (2 fewer per process)" : "");
+		   !cfg->procfile && c.pipes > 2 * n
+			   ? ", or set redirect_stderr=true (2 fewer per process)"
+			   : "");
 	return 0;
 }
