@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "collie/cmdline.h"
 #include "collie/fd.h"
@@ -475,7 +476,10 @@ static void base_opts(const struct sv_proc *p, struct col_spawn_opts *o, struct 
 
 	o->envp = p->cp->env;
 	o->cwd = p->cp->directory;
-	if (prog->user) {
+	/* A collie that is not root runs a user= of its own uid as it is,
+	 * as supervisord does: setgroups would need root, and nothing would
+	 * change but the supplementary groups. */
+	if (prog->user && !(geteuid() != 0 && prog->uid == geteuid() && prog->gid == getegid())) {
 		o->flags |= COL_SPAWN_SET_UID | COL_SPAWN_SET_GID | COL_SPAWN_SET_GROUPS;
 		o->uid = prog->uid;
 		o->gid = prog->gid;

@@ -247,3 +247,23 @@ print("rest=%r" % f.read(), flush=True)
 	# It printed no ids: it never ran, as root or as nobody.
 	! grep -q "root *|" "$TMP/out"
 }
+
+@test "a collie that is not root runs user= of its own uid as it is (as supervisord does)" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root, to run collie up as nobody"
+	id nobody > /dev/null 2>&1 || skip "no user nobody on this machine"
+	as_nobody=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups)
+	"${as_nobody[@]}" "$COLLIE" version > /dev/null 2>&1 ||
+		skip "nobody cannot run $COLLIE (a directory on its path is closed to it)"
+	chmod 755 "$TMP"
+	mkdir "$TMP/nb"
+	chown nobody "$TMP/nb"
+	export COLLIE_SOCKET="$TMP/nb/collie.sock"
+	conf "[program:me]" "command=$H print-ids pause" "user=nobody" "startsecs=0"
+	chmod 644 "$TMP/collie.ini"
+	UP_PREFIX=("${as_nobody[@]}")
+	up
+	expect "me: STARTING -> RUNNING"
+	expect_out "me *| $(id -u nobody) $(id -u nobody) $(id -u nobody) $(id -g nobody) $(id -g nobody) $(id -g nobody)"
+	finish
+	[ "$STATUS" -eq 0 ]
+}

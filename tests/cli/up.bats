@@ -29,7 +29,9 @@ teardown() {
 }
 
 @test "SIGINT stops gracefully; a second SIGINT kills at once; collie exits 0" {
-	conf "[program:stubborn]" "command=$H ignore TERM pause" "startsecs=0" "stopwaitsecs=60"
+	# RUNNING once it ignores SIGTERM (it says so on fd 3), not before
+	conf "[program:stubborn]" "command=$H ignore TERM write-ready 3 pause" "startsecs=3600" \
+		"ready=fd:3" "stopwaitsecs=60"
 	up
 	expect "stubborn: STARTING -> RUNNING"
 	kill -INT "$UP_PID"
