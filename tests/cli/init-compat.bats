@@ -310,7 +310,6 @@ stop_child_then_term() {
 }
 
 @test "a stopped child: collie init continues it after forwarding SIGTERM, as timeout(1) does" {
-	skip "improvement: cli/init.c forwards SIGTERM but no SIGCONT after it, so a stopped child keeps it pending and collie waits (as tini and dumb-init do)"
 	INIT=("$COLLIE" init --)
 	stop_child_then_term
 	until_within 10 has_exited "$WRAPPER_PID"

@@ -190,7 +190,6 @@ stop_and_fg() {
 }
 
 @test "bg after ^Z: the job stops again when the child reads the terminal, the shell keeps it; fg gives it back" {
-	skip "bug: after bg, collie init hands the terminal to its child from the background (cli/init.c follow_child_stop), which then reads the shell's input"
 	outer_shell
 	send "$COLLIE init -- $READER\\n"
 	expect_line 'READER-[0-9]*'
@@ -207,7 +206,6 @@ stop_and_fg() {
 }
 
 @test "started in the background, the child stops when it reads the terminal, and fg gives it the terminal" {
-	skip "bug: collie init started in the background never hands the terminal to its child (cli/init.c start_child keeps no terminal), so after fg the child stays stopped by SIGTTIN"
 	outer_shell
 	send "$COLLIE init -- $READER &\\n"
 	expect_line '*READER-[0-9]*' # after the prompt
@@ -216,7 +214,6 @@ stop_and_fg() {
 }
 
 @test "SIGTSTP sent to collie init stops its job once; fg resumes it" {
-	skip "bug: collie init stops twice on a SIGTSTP sent to it (cli/init.c on_signal stops, then follow_child_stop stops again on the child's stop), so the first fg stops the job again"
 	outer_shell
 	send "$COLLIE init -- $READER\\n"
 	expect_line 'READER-[0-9]*'
