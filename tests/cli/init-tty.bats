@@ -202,6 +202,10 @@ stop_and_fg() {
 	until_within 10 is_state "$collie" T
 	send 'echo PROMPT-$((2 + 2))\n' # the shell reads this, not the job
 	expect_line 'PROMPT-4'
+	# collie stopped with the child's signal, which bash names in its
+	# POSIX mode.
+	send 'set -o posix; jobs; set +o posix\n'
+	expect_line '\[1\]+ *Stopped(SIGTTIN) *'
 	fg_reads
 }
 
@@ -213,14 +217,69 @@ stop_and_fg() {
 	fg_reads
 }
 
-@test "SIGTSTP sent to collie init stops its job once; fg resumes it" {
+# stop_by_signal SIG - SIG sent to collie init stops its job once, and
+# fg resumes it.
+stop_by_signal() {
 	outer_shell
 	send "$COLLIE init -- $READER\\n"
 	expect_line 'READER-[0-9]*'
 	collie="${LINE#READER-}"
-	kill -TSTP "$collie"
+	kill -s "$1" "$collie"
 	expect_line '\[1\]+ *Stopped *'
+	send 'set -o posix; jobs; set +o posix\n'
+	expect_line "\\[1\\]+ *Stopped(SIG$1) *"
 	fg_reads
+}
+
+@test "SIGTSTP or SIGTTIN sent to collie init stops its job once; fg resumes it" {
+	stop_by_signal TSTP
+	stop_by_signal TTIN # not taken for a stale stop of the child's
+}
+
+@test "in an orphaned process group (sh does no job control), ^Z does not stop collie for good: the child goes on, as it would without collie" {
+	cat > "$TMP/session" <<-END
+		$COLLIE init -v -- $READER
+		echo RC-\$?
+	END
+	tty_start "sh $TMP/session"
+	expect_line 'READER-[0-9]*'
+	send '\x1a'
+	expect_line '*orphaned*continuing the child*'
+	send 'abc\n'
+	expect_line 'GOT-abc'
+	expect_line 'RC-0'
+	tty_wait
+	[ "$STATUS" -eq 0 ]
+}
+
+# A job that shows its pid outside the PID namespace it runs in (/proc is
+# the caller's: no --mount-proc), then reads a line.
+KID="sh -c 'read pid rest < /proc/self/stat; echo KID-\$pid; read x; echo GOT-\$x'"
+
+@test "as PID 1 under a terminal, ^Z does not leave the child stopped: collie continues it; tini leaves it stopped" {
+	need_pidns
+	outer_shell
+	send "unshare --pid --fork $COLLIE init -v -- $KID\\n"
+	expect_line 'KID-[0-9]*'
+	send '\x1a'
+	expect_line '*stopped by signal 20: continuing it*'
+	send 'abc\n'
+	expect_line 'GOT-abc'
+	send 'echo RC-$?\n'
+	expect_line 'RC-0'
+
+	command -v tini > /dev/null || skip "tini is not installed"
+	send "unshare --pid --fork tini -- $KID\\n"
+	expect_line 'KID-[0-9]*'
+	local child="${LINE#KID-}"
+	send '\x1a'
+	until_within 10 is_state "$child" T
+	kill -KILL "$child"
+	send 'echo RC-$?\n'
+	expect_line 'RC-137'
+	run ! grep -q Stopped "$TMP/screen"
+	send 'exit\n'
+	tty_wait
 }
 
 @test "compared: bash under tini has the terminal, which tini does not take back; under dumb-init bash has no job control" {
