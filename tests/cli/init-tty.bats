@@ -18,7 +18,7 @@ setup() {
 }
 
 teardown() {
-	exec 7<&- 8>&- 2> /dev/null || true
+	exec 6>&- 7<&- 8>&- 2> /dev/null || true
 	# timeout passes SIGTERM on to script, which ends the session. A
 	# collie left in the background with a stopped child outlives it.
 	if [ -n "${collie:-}" ]; then
@@ -34,9 +34,10 @@ teardown() {
 # tty_start COMMAND - run COMMAND (a sh command line) on a new terminal.
 tty_start() {
 	exec 8<> "$TMP/in"
-	timeout -k 5 60 script -qfec "$1" /dev/null < "$TMP/in" > "$TMP/out" 7<&- 8<&- &
+	open_out
+	timeout -k 5 60 script -qfec "$1" /dev/null < "$TMP/in" >&6 6>&- 7<&- 8<&- &
 	TTY_PID=$!
-	exec 7<> "$TMP/out" # read-write: never blocks waiting for a writer that died; reads are bounded
+	read_out
 }
 
 # send TEXT - type TEXT, with backslash escapes: \n is Enter, \x1a ^Z,
@@ -62,7 +63,16 @@ expect_line() {
 	done
 	echo "expected a line like '$1'; the terminal showed:"
 	cat "$TMP/screen"
+	tty_processes
 	return 1
+}
+
+# tty_processes - show the processes of the terminal's session (that of
+# script's child), for a test that failed.
+tty_processes() {
+	local script sid
+	script="$(pgrep -P "$TTY_PID")" && sid="$(pgrep -P "$script")" &&
+		ps -o pid,ppid,pgid,sid,tpgid,stat,wchan:20,args --forest -s "$sid"
 }
 
 # tty_wait - wait for script to end; sets STATUS to its command's status.
