@@ -22,12 +22,21 @@
  *    FROM scratch image may have none); as a subreaper, our children are
  *    listed in /proc and signalled through pidfds, and their orphans come
  *    to us in turn.
- *  - Job control. When stdin is a terminal whose foreground we own, the
- *    child's group gets the terminal (so `collie init -- bash` works as
- *    bash does), and gets it back when it exits. When the child is stopped
- *    by the terminal (^Z) and we are not PID 1, we take the terminal back
- *    and stop ourselves, so the calling shell sees the job stop; on SIGCONT
- *    we hand the terminal back and continue the child's group.
+ *  - Job control, so that `collie init -- bash` under a terminal works as
+ *    bash does and `collie init -- PROGRAM` is a job like PROGRAM. When
+ *    stdin is our session's terminal and we are in its foreground, the
+ *    child's group gets it, and we take it back when the child exits or
+ *    stops; from the background we never touch it. When the child stops on
+ *    SIGTSTP/SIGTTIN/SIGTTOU we stop too, once, with the same signal, so
+ *    the calling shell sees the job stop; its fg continues us in the
+ *    foreground and we give the terminal to the child's group, then
+ *    continue it (bg: continue it only, and it stops again on SIGTTIN if
+ *    it reads). A SIGTSTP sent to us is forwarded, and we stop when the
+ *    child does. Where no one could continue us, the child is continued
+ *    instead of being left stopped: as PID 1 (which cannot stop), and in
+ *    an orphaned process group (the kernel discards our stop, as it would
+ *    the program's without us). A stopped child gets SIGCONT after a
+ *    forwarded SIGTERM, SIGINT, SIGHUP or SIGQUIT, so it acts on it.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -73,6 +82,8 @@ struct init_state {
 	int tty_fd;	  /* our session's terminal, or -1 */
 	bool handed;	  /* we gave it to the child's group */
 	int sent_stop;	  /* a job stop signal we forwarded, not yet followed */
+	int stopped;	  /* the signal that stopped the child, 0 if it runs */
+	bool new_stop;	  /* it stopped since follow_child_stop last looked */
 	bool pid1;
 };
 
@@ -212,6 +223,18 @@ static bool stop_self(int sig)
 	return sigpending(&pending) == 0 && sigismember(&pending, SIGCONT);
 }
 
+/* Learn whether the child is stopped: read the stops and continues of it
+ * that waitid has not told us yet. */
+static void update_child_stop(struct init_state *s)
+{
+	int sig, r;
+
+	while ((r = col_reap_stopped(s->child.pidfd, &sig)) > 0) {
+		s->stopped = r == 1 ? sig : 0;
+		s->new_stop = r == 1;
+	}
+}
+
 /* Continue the child's group with the terminal, if it is ours to give. */
 static void resume_child(struct init_state *s)
 {
@@ -236,11 +259,14 @@ static void resume_child(struct init_state *s)
  */
 static void follow_child_stop(struct init_state *s)
 {
-	int sig, r = col_reap_stopped(s->child.pidfd, &sig);
+	int sig;
 	bool sent;
 
-	if (r != 1 || !is_job_stop_signal(sig))
+	update_child_stop(s);
+	sig = s->stopped;
+	if (!s->new_stop || !is_job_stop_signal(sig))
 		return;
+	s->new_stop = false;
 	sent = s->sent_stop == sig;
 	s->sent_stop = 0;
 	if (!sent && (in_foreground(s) || child_in_foreground(s)) &&
@@ -321,9 +347,15 @@ static void on_signal(struct col_source *src, const struct signalfd_siginfo *si,
 	if (is_job_stop_signal(to))
 		s->sent_stop = to;
 	/* A stopped child would keep a signal that ends it pending, and we
-	 * would wait: continue it, as timeout(1) does. */
-	if (to == SIGTERM || to == SIGINT || to == SIGHUP || to == SIGQUIT)
-		forward(s, SIGCONT);
+	 * would wait: continue it, as timeout(1) does. Only when it is
+	 * stopped: a SIGCONT also cancels the SIGSTOP of a ptrace attach
+	 * under way (LeakSanitizer's at exit, a debugger's), which then
+	 * waits for a stop that never comes. */
+	if (to == SIGTERM || to == SIGINT || to == SIGHUP || to == SIGQUIT) {
+		update_child_stop(s);
+		if (s->stopped)
+			forward(s, SIGCONT);
+	}
 }
 
 /* Receive every signal we forward, and SIGCHLD, through the loop. */

@@ -316,3 +316,21 @@ stop_child_then_term() {
 	wait_init
 	[ "$STATUS" -eq 143 ]
 }
+
+# Only a stopped child is continued: a SIGCONT also cancels the SIGSTOP of
+# a ptrace attach under way (LeakSanitizer's at exit: the child would hang).
+# A SIGCONT sent would be taken before SIGWINCH, which is higher.
+@test "a running child: collie init forwards SIGTERM and sends no SIGCONT" {
+	INIT=("$COLLIE" init --)
+	start_init block-signals echo ready signals 2
+	read_line
+	[ "$LINE" = ready ]
+	kill -TERM "$WRAPPER_PID"
+	read_line
+	[ "$LINE" = SIGTERM ]
+	kill -WINCH "$WRAPPER_PID"
+	read_line
+	[ "$LINE" = SIGWINCH ]
+	wait_init
+	[ "$STATUS" -eq 0 ]
+}

@@ -271,6 +271,7 @@ KID="sh -c 'read pid rest < /proc/self/stat; echo KID-\$pid; read x; echo GOT-\$
 	outer_shell
 	send "unshare --pid --fork $COLLIE init -v -- $KID\\n"
 	expect_line 'KID-[0-9]*'
+	collie="$(proc_status "${LINE#KID-}" PPid)" # for teardown, should this fail
 	send '\x1a'
 	expect_line '*stopped by signal 20: continuing it*'
 	send 'abc\n'
