@@ -168,12 +168,8 @@ orphan_parent() {
 	need dumb-init
 	for init in "$COLLIE init -r 15:10 --" "dumb-init --rewrite 15:10"; do
 		read -ra INIT <<< "$init"
-		start_init block-signals echo ready signals 1
-		read_line
-		[ "$LINE" = ready ]
-		kill -TERM "$WRAPPER_PID"
-		read_line
-		[ "$LINE" = SIGUSR1 ]
+		start_ready 1
+		signal_shows TERM SIGUSR1
 		wait_init
 		[ "$STATUS" -eq 0 ]
 	done
@@ -322,15 +318,9 @@ stop_child_then_term() {
 # A SIGCONT sent would be taken before SIGWINCH, which is higher.
 @test "a running child: collie init forwards SIGTERM and sends no SIGCONT" {
 	INIT=("$COLLIE" init --)
-	start_init block-signals echo ready signals 2
-	read_line
-	[ "$LINE" = ready ]
-	kill -TERM "$WRAPPER_PID"
-	read_line
-	[ "$LINE" = SIGTERM ]
-	kill -WINCH "$WRAPPER_PID"
-	read_line
-	[ "$LINE" = SIGWINCH ]
+	start_ready 2
+	signal_shows TERM SIGTERM
+	signal_shows WINCH SIGWINCH
 	wait_init
 	[ "$STATUS" -eq 0 ]
 }

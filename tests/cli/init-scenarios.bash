@@ -95,14 +95,29 @@ scenario_exit_code() { # CODE STEPS...
 scenario_signal_reaches_child() { # SIG [STEPS...]
 	local sig="$1"
 	shift
-	start_init "$@" block-signals echo ready signals 1
-	read_line
-	[ "$LINE" = ready ]
-	kill -s "$sig" "$(init_pid)"
-	read_line
-	[ "$LINE" = "SIG$sig" ]
+	start_ready 1 "$@"
+	signal_shows "$sig" "SIG$sig"
 	wait_init
 	[ "$STATUS" -eq 0 ]
+}
+
+# start_ready N [STEPS...] - start_init over a child that runs STEPS,
+# blocks every signal, says "ready", then prints the first N signals it
+# gets and exits; returns once it is ready.
+start_ready() {
+	local n="$1"
+	shift
+	start_init "$@" block-signals echo ready signals "$n"
+	read_line
+	[ "$LINE" = ready ]
+}
+
+# signal_shows SIG LINE - send SIG to the init; the child's next line is
+# LINE.
+signal_shows() {
+	kill -s "$1" "$(init_pid)"
+	read_line
+	[ "$LINE" = "$2" ]
 }
 
 # The child makes N orphans that exit at once, then waits for its stdin to
