@@ -263,10 +263,12 @@ static void follow_child_stop(struct init_state *s)
 	bool sent;
 
 	update_child_stop(s);
-	sig = s->stopped;
-	if (!s->new_stop || !is_job_stop_signal(sig))
+	if (!s->new_stop)
 		return;
 	s->new_stop = false;
+	sig = s->stopped;
+	if (!is_job_stop_signal(sig))
+		return; /* SIGSTOP: not job control, nothing to follow */
 	sent = s->sent_stop == sig;
 	s->sent_stop = 0;
 	if (!sent && (in_foreground(s) || child_in_foreground(s)) &&
