@@ -164,14 +164,18 @@ bash_exit() {
 }
 
 # stop_and_fg INIT... - under an interactive shell, ^Z on the reader job
-# run under INIT: the shell reports it stopped and has its prompt back;
-# fg gives the job the terminal again.
+# run under INIT: the shell reports it stopped and has its prompt back,
+# the init's child is stopped too; fg gives the job the terminal again.
 stop_and_fg() {
+	local init child
 	outer_shell
 	send "$* $READER\\n"
 	expect_line 'READER-[0-9]*'
+	init="${LINE#READER-}"
+	child="$(cat "/proc/$init/task/$init/children")"
 	send '\x1a'
 	expect_line '\[1\]+ *Stopped *'
+	until_within 10 is_state "${child% }" T
 	send 'echo PROMPT-$((2 + 2))\n'
 	expect_line 'PROMPT-4'
 	fg_reads
