@@ -79,11 +79,11 @@ struct init_state {
 	struct col_status status; /* how it ended */
 	struct leftovers left;	  /* what the child leaves behind */
 	struct col_source *grace_timer;
-	int tty_fd;	  /* our session's terminal, or -1 */
-	bool handed;	  /* we gave it to the child's group */
-	int sent_stop;	  /* a job stop signal we forwarded, not yet followed */
-	int stopped;	  /* the signal that stopped the child, 0 if it runs */
-	bool new_stop;	  /* it stopped since follow_child_stop last looked */
+	int tty_fd;    /* our session's terminal, or -1 */
+	bool handed;   /* we gave it to the child's group */
+	int sent_stop; /* a job stop signal we forwarded, not yet followed */
+	int stopped;   /* the signal that stopped the child, 0 if it runs */
+	bool new_stop; /* it stopped since follow_child_stop last looked */
 	bool pid1;
 };
 
@@ -271,8 +271,7 @@ static void follow_child_stop(struct init_state *s)
 		return; /* SIGSTOP: not job control, nothing to follow */
 	sent = s->sent_stop == sig;
 	s->sent_stop = 0;
-	if (!sent && (in_foreground(s) || child_in_foreground(s)) &&
-	    (sig != SIGTSTP || s->pid1)) {
+	if (!sent && (in_foreground(s) || child_in_foreground(s)) && (sig != SIGTSTP || s->pid1)) {
 		verbose(s, "child stopped by signal %d: continuing it", sig);
 		resume_child(s);
 		return;
