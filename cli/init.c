@@ -22,12 +22,21 @@
  *    FROM scratch image may have none); as a subreaper, our children are
  *    listed in /proc and signalled through pidfds, and their orphans come
  *    to us in turn.
- *  - Job control. When stdin is a terminal whose foreground we own, the
- *    child's group gets the terminal (so `collie init -- bash` works as
- *    bash does), and gets it back when it exits. When the child is stopped
- *    by the terminal (^Z) and we are not PID 1, we take the terminal back
- *    and stop ourselves, so the calling shell sees the job stop; on SIGCONT
- *    we hand the terminal back and continue the child's group.
+ *  - Job control, so that `collie init -- bash` under a terminal works as
+ *    bash does and `collie init -- PROGRAM` is a job like PROGRAM. When
+ *    stdin is our session's terminal and we are in its foreground, the
+ *    child's group gets it, and we take it back when the child exits or
+ *    stops; from the background we never touch it. When the child stops on
+ *    SIGTSTP/SIGTTIN/SIGTTOU we stop too, once, with the same signal, so
+ *    the calling shell sees the job stop; its fg continues us in the
+ *    foreground and we give the terminal to the child's group, then
+ *    continue it (bg: continue it only, and it stops again on SIGTTIN if
+ *    it reads). A SIGTSTP sent to us is forwarded, and we stop when the
+ *    child does. Where no one could continue us, the child is continued
+ *    instead of being left stopped: as PID 1 (which cannot stop), and in
+ *    an orphaned process group (the kernel discards our stop, as it would
+ *    the program's without us). A stopped child gets SIGCONT after a
+ *    forwarded SIGTERM, SIGINT, SIGHUP or SIGQUIT, so it acts on it.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -70,7 +79,11 @@ struct init_state {
 	struct col_status status; /* how it ended */
 	struct leftovers left;	  /* what the child leaves behind */
 	struct col_source *grace_timer;
-	int tty_fd; /* the terminal handed to the child, or -1 */
+	int tty_fd;    /* our session's terminal, or -1 */
+	bool handed;   /* we gave it to the child's group */
+	int sent_stop; /* a job stop signal we forwarded, not yet followed */
+	int stopped;   /* the signal that stopped the child, 0 if it runs */
+	bool new_stop; /* it stopped since follow_child_stop last looked */
 	bool pid1;
 };
 
@@ -118,14 +131,40 @@ static void forward(struct init_state *s, int sig)
 		cli_error("init: cannot forward signal %d: %s", sig, strerror(-r));
 }
 
-/* Give the terminal to the child's group (give) or take it back. */
-static void hand_terminal(struct init_state *s, bool give)
+/* The terminal's foreground is our own group: the shell ran us in the
+ * foreground, or fg gave it back to us. */
+static bool in_foreground(const struct init_state *s)
 {
-	if (s->tty_fd < 0)
+	return s->tty_fd >= 0 && tcgetpgrp(s->tty_fd) == getpgrp();
+}
+
+static bool child_in_foreground(const struct init_state *s)
+{
+	return s->tty_fd >= 0 && tcgetpgrp(s->tty_fd) == s->pgid;
+}
+
+/* Give the terminal to the child's group, when it is ours to give: never
+ * from the background, where it belongs to the shell that runs us. */
+static void give_terminal(struct init_state *s)
+{
+	if (!in_foreground(s))
 		return;
-	/* SIGTTOU is blocked (the loop reads it), so this works from the
-	 * background too. */
-	if (tcsetpgrp(s->tty_fd, give ? s->pgid : getpgrp()) < 0 && errno != ENOTTY)
+	/* SIGTTOU is blocked (the loop reads it): no stop on a race with the
+	 * shell taking the terminal. */
+	if (tcsetpgrp(s->tty_fd, s->pgid) < 0)
+		verbose(s, "tcsetpgrp: %s", strerror(errno));
+	else
+		s->handed = true;
+}
+
+/* Take back the terminal we gave: from the child's group or from a job
+ * of the child's (a shell's), not from the shell that runs us. */
+static void take_terminal(struct init_state *s)
+{
+	if (!s->handed)
+		return;
+	s->handed = false;
+	if (tcsetpgrp(s->tty_fd, getpgrp()) < 0)
 		verbose(s, "tcsetpgrp: %s", strerror(errno));
 }
 
@@ -157,7 +196,7 @@ static void main_child_exited(struct init_state *s)
 	col_reap_pidfd(s->child.pidfd, 0, &s->status);
 	s->child_done = true;
 	s->child.pidfd = col_close(s->child.pidfd);
-	hand_terminal(s, false);
+	take_terminal(s);
 	col_status_format(&s->status, what, sizeof(what));
 	verbose(s, "child %d %s", (int)s->child.pid, what);
 	if (col_loop_add_timer(s->loop, col_now() + s->opts->grace, 0, on_grace_over, s,
@@ -165,21 +204,88 @@ static void main_child_exited(struct init_state *s)
 		s->left.killing = true;
 }
 
-/* The child was stopped by the terminal (^Z): stop with it, so the shell
- * that started us sees the job stop; resume it when we are continued. */
+/* Stop as the child did, with the same signal, so the shell that runs us
+ * sees the job stop and why ("Stopped (tty input)" for SIGTTIN). The
+ * signal is unblocked for the time of the stop only: the loop reads it
+ * otherwise. Returns whether we stopped: in an orphaned process group
+ * the kernel discards SIGTSTP, SIGTTIN and SIGTTOU (no shell is left to
+ * continue the job), and then no SIGCONT is pending when raise returns. */
+static bool stop_self(int sig)
+{
+	sigset_t set, old, pending;
+
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, &old);
+	/* A SIGCONT pending from before is discarded by the stop signal. */
+	raise(sig);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return sigpending(&pending) == 0 && sigismember(&pending, SIGCONT);
+}
+
+/* Learn whether the child is stopped: read the stops and continues of it
+ * that waitid has not told us yet. */
+static void update_child_stop(struct init_state *s)
+{
+	int sig, r;
+
+	while ((r = col_reap_stopped(s->child.pidfd, &sig)) > 0) {
+		s->stopped = r == 1 ? sig : 0;
+		s->new_stop = r == 1;
+	}
+}
+
+/* Continue the child's group with the terminal, if it is ours to give. */
+static void resume_child(struct init_state *s)
+{
+	give_terminal(s);
+	forward(s, SIGCONT);
+}
+
+/*
+ * The child stopped on a job control signal. Not PID 1, we stop with it,
+ * once, so the shell that runs us sees the job stop; its fg (or bg)
+ * continues us and our SIGCONT handler continues the child. Two stops are
+ * not to be followed, when they come from the terminal (not a signal we
+ * forwarded) and the terminal is ours or the child's:
+ *  - SIGTTIN/SIGTTOU: the child read or wrote before it had the terminal,
+ *    which fg has just given us: it is stale; continue the child with it.
+ *  - any of them as PID 1, which cannot stop (the kernel ignores stop
+ *    signals for a namespace's init) and has no shell to report to: the
+ *    child is continued, as if ^Z had reached the program run as PID 1
+ *    itself, rather than left stopped with a dead terminal.
+ * A stop that we cannot follow (PID 1, no terminal of ours) is left as
+ * it is, until a SIGCONT comes.
+ */
 static void follow_child_stop(struct init_state *s)
 {
-	int sig, r = col_reap_stopped(s->child.pidfd, &sig);
+	int sig;
+	bool sent;
 
-	if (r != 1 || !is_job_stop_signal(sig) || s->pid1 || s->tty_fd < 0)
+	update_child_stop(s);
+	if (!s->new_stop)
 		return;
-	verbose(s, "child stopped by SIG%s: stopping too", sig == SIGTSTP ? "TSTP" : "TTIN/TTOU");
-	hand_terminal(s, false);
-	raise(SIGSTOP);
-	/* Continued (fg): the SIGCONT also waits in the signalfd and will be
-	 * forwarded; give the terminal back before the child runs. */
-	hand_terminal(s, true);
-	forward(s, SIGCONT);
+	s->new_stop = false;
+	sig = s->stopped;
+	if (!is_job_stop_signal(sig))
+		return; /* SIGSTOP: not job control, nothing to follow */
+	sent = s->sent_stop == sig;
+	s->sent_stop = 0;
+	if (!sent && (in_foreground(s) || child_in_foreground(s)) && (sig != SIGTSTP || s->pid1)) {
+		verbose(s, "child stopped by signal %d: continuing it", sig);
+		resume_child(s);
+		return;
+	}
+	if (s->pid1)
+		return;
+	verbose(s, "child stopped by signal %d: stopping too", sig);
+	take_terminal(s);
+	if (!stop_self(sig)) {
+		verbose(s, "our process group is orphaned: continuing the child");
+		resume_child(s);
+	}
+	/* Else continued: SIGCONT waits in the signalfd, and on_signal
+	 * continues the child, with the terminal if fg gave it to us. */
 }
 
 /* Collect every zombie; runs on each SIGCHLD (they coalesce). */
@@ -234,12 +340,22 @@ static void on_signal(struct col_source *src, const struct signalfd_siginfo *si,
 		verbose(s, "signal %d dropped (-r)", sig);
 		return;
 	}
+	if (sig == SIGCONT)
+		give_terminal(s); /* fg: the child's group gets the terminal first */
 	verbose(s, "forwarding signal %d%s", to, s->opts->single_child ? "" : " to the group");
 	forward(s, to);
-	if (is_job_stop_signal(to) && !s->pid1) {
-		hand_terminal(s, false);
-		raise(SIGSTOP);
-		hand_terminal(s, true);
+	/* We stop when the child does (follow_child_stop), once. */
+	if (is_job_stop_signal(to))
+		s->sent_stop = to;
+	/* A stopped child would keep a signal that ends it pending, and we
+	 * would wait: continue it, as timeout(1) does. Only when it is
+	 * stopped: a SIGCONT also cancels the SIGSTOP of a ptrace attach
+	 * under way (LeakSanitizer's at exit, a debugger's), which then
+	 * waits for a stop that never comes. */
+	if (to == SIGTERM || to == SIGINT || to == SIGHUP || to == SIGQUIT) {
+		update_child_stop(s);
+		if (s->stopped)
+			forward(s, SIGCONT);
 	}
 }
 
@@ -267,14 +383,16 @@ static int start_child(struct init_state *s, char **argv, const sigset_t *mask)
 	o.argv = argv;
 	o.flags = COL_SPAWN_SEARCH_PATH | COL_SPAWN_SETPGID;
 	o.sigmask = mask; /* the mask we were started with, not the loop's */
-	if (isatty(0) && tcgetpgrp(0) == getpgrp()) {
+	/* Our session's terminal: we may be in its foreground now, or be
+	 * given it later by fg. */
+	if (isatty(0) && tcgetsid(0) == getsid(0))
+		s->tty_fd = 0;
+	if (in_foreground(s)) {
 		o.flags |= COL_SPAWN_FOREGROUND;
 		o.tty_fd = 0;
-		s->tty_fd = 0;
 	}
 	r = col_spawn_start(&o, &s->child, &err);
 	if (r < 0) {
-		s->tty_fd = -1;
 		cli_error("init: cannot run '%s': %s: %s", argv[0], col_spawn_step_name(err.step),
 			  strerror(-r));
 		if (err.step != COL_SPAWN_STEP_EXEC)
@@ -282,6 +400,7 @@ static int start_child(struct init_state *s, char **argv, const sigset_t *mask)
 		return r == -ENOENT ? -CLI_EXIT_NOT_FOUND : -CLI_EXIT_CANNOT_EXEC;
 	}
 	s->pgid = s->child.pid;
+	s->handed = o.flags & COL_SPAWN_FOREGROUND;
 	verbose(s, "started '%s' as process %d", argv[0], (int)s->child.pid);
 	return 0;
 }

@@ -168,12 +168,8 @@ orphan_parent() {
 	need dumb-init
 	for init in "$COLLIE init -r 15:10 --" "dumb-init --rewrite 15:10"; do
 		read -ra INIT <<< "$init"
-		start_init block-signals echo ready signals 1
-		read_line
-		[ "$LINE" = ready ]
-		kill -TERM "$WRAPPER_PID"
-		read_line
-		[ "$LINE" = SIGUSR1 ]
+		start_ready 1
+		signal_shows TERM SIGUSR1
 		wait_init
 		[ "$STATUS" -eq 0 ]
 	done
@@ -310,10 +306,21 @@ stop_child_then_term() {
 }
 
 @test "a stopped child: collie init continues it after forwarding SIGTERM, as timeout(1) does" {
-	skip "improvement: cli/init.c forwards SIGTERM but no SIGCONT after it, so a stopped child keeps it pending and collie waits (as tini and dumb-init do)"
 	INIT=("$COLLIE" init --)
 	stop_child_then_term
 	until_within 10 has_exited "$WRAPPER_PID"
 	wait_init
 	[ "$STATUS" -eq 143 ]
+}
+
+# Only a stopped child is continued: a SIGCONT also cancels the SIGSTOP of
+# a ptrace attach under way (LeakSanitizer's at exit: the child would hang).
+# A SIGCONT sent would be taken before SIGWINCH, which is higher.
+@test "a running child: collie init forwards SIGTERM and sends no SIGCONT" {
+	INIT=("$COLLIE" init --)
+	start_ready 2
+	signal_shows TERM SIGTERM
+	signal_shows WINCH SIGWINCH
+	wait_init
+	[ "$STATUS" -eq 0 ]
 }

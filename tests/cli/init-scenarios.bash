@@ -16,24 +16,41 @@ init_setup() {
 }
 
 init_teardown() {
-	exec 7<&- 8>&- 2>/dev/null || true
+	exec 6>&- 7<&- 8>&- 2>/dev/null || true
 	rm -rf "$TMP"
 }
 
 # start_init ARGS... - start the init over the helper with ARGS in the
-# background, stdin from INIT_STDIN (default /dev/null), stdout to the fifo
-# (opened as fd 7 here; bats keeps fd 3). The init does not inherit the
+# background, stdin from INIT_STDIN (default /dev/null), stdout to the fifo,
+# read here as fd 7 (bats keeps fds 3 and 4). The init does not inherit the
 # test's own fifo ends (7, 8): a writer it held would hide the EOF.
 # WRAPPER_PID is what to wait for.
 start_init() {
+	open_out
 	if [ "${AS_PID1:-0}" = 1 ]; then
 		unshare --pid --fork --mount-proc "${INIT[@]}" "$H" "$@" \
-			< "${INIT_STDIN:-/dev/null}" > "$TMP/out" 7<&- 8<&- &
+			< "${INIT_STDIN:-/dev/null}" >&6 6>&- 7<&- 8<&- &
 	else
-		"${INIT[@]}" "$H" "$@" < "${INIT_STDIN:-/dev/null}" > "$TMP/out" 7<&- 8<&- &
+		"${INIT[@]}" "$H" "$@" < "${INIT_STDIN:-/dev/null}" >&6 6>&- 7<&- 8<&- &
 	fi
 	WRAPPER_PID=$!
-	exec 7<> "$TMP/out" # read-write: never blocks waiting for a writer that died; reads are bounded
+	read_out
+}
+
+# open_out, then start a job with stdout >&6, then read_out: fd 7 reads
+# what the job (and whatever inherits its stdout) writes to $TMP/out, and
+# is at EOF once they have all exited. No open waits for the other end:
+# the job inherits the write end from us at its fork (fd 6, opened
+# read-write, which does not block), and opens nothing. Opening the fifo
+# for reading only once the job runs would hang when the job was quicker:
+# the fd 7 of the job before, still open, let the job's open go through,
+# and the job was gone before ours.
+open_out() {
+	exec 6<> "$TMP/out"
+}
+
+read_out() {
+	exec 7< "$TMP/out" 6>&-
 }
 
 # start_init_stdin ARGS... - start_init with stdin from a fifo the test
@@ -78,14 +95,29 @@ scenario_exit_code() { # CODE STEPS...
 scenario_signal_reaches_child() { # SIG [STEPS...]
 	local sig="$1"
 	shift
-	start_init "$@" block-signals echo ready signals 1
-	read_line
-	[ "$LINE" = ready ]
-	kill -s "$sig" "$(init_pid)"
-	read_line
-	[ "$LINE" = "SIG$sig" ]
+	start_ready 1 "$@"
+	signal_shows "$sig" "SIG$sig"
 	wait_init
 	[ "$STATUS" -eq 0 ]
+}
+
+# start_ready N [STEPS...] - start_init over a child that runs STEPS,
+# blocks every signal, says "ready", then prints the first N signals it
+# gets and exits; returns once it is ready.
+start_ready() {
+	local n="$1"
+	shift
+	start_init "$@" block-signals echo ready signals "$n"
+	read_line
+	[ "$LINE" = ready ]
+}
+
+# signal_shows SIG LINE - send SIG to the init; the child's next line is
+# LINE.
+signal_shows() {
+	kill -s "$1" "$(init_pid)"
+	read_line
+	[ "$LINE" = "$2" ]
 }
 
 # The child makes N orphans that exit at once, then waits for its stdin to

@@ -18,7 +18,7 @@ setup() {
 }
 
 teardown() {
-	exec 7<&- 8>&- 2> /dev/null || true
+	exec 6>&- 7<&- 8>&- 2> /dev/null || true
 	# timeout passes SIGTERM on to script, which ends the session. A
 	# collie left in the background with a stopped child outlives it.
 	if [ -n "${collie:-}" ]; then
@@ -34,9 +34,10 @@ teardown() {
 # tty_start COMMAND - run COMMAND (a sh command line) on a new terminal.
 tty_start() {
 	exec 8<> "$TMP/in"
-	timeout -k 5 60 script -qfec "$1" /dev/null < "$TMP/in" > "$TMP/out" 7<&- 8<&- &
+	open_out
+	timeout -k 5 60 script -qfec "$1" /dev/null < "$TMP/in" >&6 6>&- 7<&- 8<&- &
 	TTY_PID=$!
-	exec 7<> "$TMP/out" # read-write: never blocks waiting for a writer that died; reads are bounded
+	read_out
 }
 
 # send TEXT - type TEXT, with backslash escapes: \n is Enter, \x1a ^Z,
@@ -62,7 +63,16 @@ expect_line() {
 	done
 	echo "expected a line like '$1'; the terminal showed:"
 	cat "$TMP/screen"
+	tty_processes
 	return 1
+}
+
+# tty_processes - show the processes of the terminal's session (that of
+# script's child), for a test that failed.
+tty_processes() {
+	local script sid
+	script="$(pgrep -P "$TTY_PID")" && sid="$(pgrep -P "$script")" &&
+		ps -o pid,ppid,pgid,sid,tpgid,stat,wchan:20,args --forest -s "$sid"
 }
 
 # tty_wait - wait for script to end; sets STATUS to its command's status.
@@ -154,14 +164,18 @@ bash_exit() {
 }
 
 # stop_and_fg INIT... - under an interactive shell, ^Z on the reader job
-# run under INIT: the shell reports it stopped and has its prompt back;
-# fg gives the job the terminal again.
+# run under INIT: the shell reports it stopped and has its prompt back,
+# the init's child is stopped too; fg gives the job the terminal again.
 stop_and_fg() {
+	local init child
 	outer_shell
 	send "$* $READER\\n"
 	expect_line 'READER-[0-9]*'
+	init="${LINE#READER-}"
+	child="$(cat "/proc/$init/task/$init/children")"
 	send '\x1a'
 	expect_line '\[1\]+ *Stopped *'
+	until_within 10 is_state "${child% }" T
 	send 'echo PROMPT-$((2 + 2))\n'
 	expect_line 'PROMPT-4'
 	fg_reads
@@ -190,7 +204,6 @@ stop_and_fg() {
 }
 
 @test "bg after ^Z: the job stops again when the child reads the terminal, the shell keeps it; fg gives it back" {
-	skip "bug: after bg, collie init hands the terminal to its child from the background (cli/init.c follow_child_stop), which then reads the shell's input"
 	outer_shell
 	send "$COLLIE init -- $READER\\n"
 	expect_line 'READER-[0-9]*'
@@ -203,11 +216,14 @@ stop_and_fg() {
 	until_within 10 is_state "$collie" T
 	send 'echo PROMPT-$((2 + 2))\n' # the shell reads this, not the job
 	expect_line 'PROMPT-4'
+	# collie stopped with the child's signal, which bash names in its
+	# POSIX mode.
+	send 'set -o posix; jobs; set +o posix\n'
+	expect_line '\[1\]+ *Stopped(SIGTTIN) *'
 	fg_reads
 }
 
 @test "started in the background, the child stops when it reads the terminal, and fg gives it the terminal" {
-	skip "bug: collie init started in the background never hands the terminal to its child (cli/init.c start_child keeps no terminal), so after fg the child stays stopped by SIGTTIN"
 	outer_shell
 	send "$COLLIE init -- $READER &\\n"
 	expect_line '*READER-[0-9]*' # after the prompt
@@ -215,15 +231,70 @@ stop_and_fg() {
 	fg_reads
 }
 
-@test "SIGTSTP sent to collie init stops its job once; fg resumes it" {
-	skip "bug: collie init stops twice on a SIGTSTP sent to it (cli/init.c on_signal stops, then follow_child_stop stops again on the child's stop), so the first fg stops the job again"
+# stop_by_signal SIG - SIG sent to collie init stops its job once, and
+# fg resumes it.
+stop_by_signal() {
 	outer_shell
 	send "$COLLIE init -- $READER\\n"
 	expect_line 'READER-[0-9]*'
 	collie="${LINE#READER-}"
-	kill -TSTP "$collie"
+	kill -s "$1" "$collie"
 	expect_line '\[1\]+ *Stopped *'
+	send 'set -o posix; jobs; set +o posix\n'
+	expect_line "\\[1\\]+ *Stopped(SIG$1) *"
 	fg_reads
+}
+
+@test "SIGTSTP or SIGTTIN sent to collie init stops its job once; fg resumes it" {
+	stop_by_signal TSTP
+	stop_by_signal TTIN # not taken for a stale stop of the child's
+}
+
+@test "in an orphaned process group (sh does no job control), ^Z does not stop collie for good: the child goes on, as it would without collie" {
+	cat > "$TMP/session" <<-END
+		$COLLIE init -v -- $READER
+		echo RC-\$?
+	END
+	tty_start "sh $TMP/session"
+	expect_line 'READER-[0-9]*'
+	send '\x1a'
+	expect_line '*orphaned*continuing the child*'
+	send 'abc\n'
+	expect_line 'GOT-abc'
+	expect_line 'RC-0'
+	tty_wait
+	[ "$STATUS" -eq 0 ]
+}
+
+# A job that shows its pid outside the PID namespace it runs in (/proc is
+# the caller's: no --mount-proc), then reads a line.
+KID="sh -c 'read pid rest < /proc/self/stat; echo KID-\$pid; read x; echo GOT-\$x'"
+
+@test "as PID 1 under a terminal, ^Z does not leave the child stopped: collie continues it; tini leaves it stopped" {
+	need_pidns
+	outer_shell
+	send "unshare --pid --fork $COLLIE init -v -- $KID\\n"
+	expect_line 'KID-[0-9]*'
+	collie="$(proc_status "${LINE#KID-}" PPid)" # for teardown, should this fail
+	send '\x1a'
+	expect_line '*stopped by signal 20: continuing it*'
+	send 'abc\n'
+	expect_line 'GOT-abc'
+	send 'echo RC-$?\n'
+	expect_line 'RC-0'
+
+	command -v tini > /dev/null || skip "tini is not installed"
+	send "unshare --pid --fork tini -- $KID\\n"
+	expect_line 'KID-[0-9]*'
+	local child="${LINE#KID-}"
+	send '\x1a'
+	until_within 10 is_state "$child" T
+	kill -KILL "$child"
+	send 'echo RC-$?\n'
+	expect_line 'RC-137'
+	run ! grep -q Stopped "$TMP/screen"
+	send 'exit\n'
+	tty_wait
 }
 
 @test "compared: bash under tini has the terminal, which tini does not take back; under dumb-init bash has no job control" {
