@@ -67,6 +67,13 @@ expect_line() {
 	return 1
 }
 
+# expect_prompt - wait until the shell shows its prompt. After a job
+# stopped, bash resets the terminal's modes before it reads again, and what
+# is typed before that can lose characters: type only after the prompt.
+expect_prompt() {
+	expect_line 'SHELL-PROMPT'
+}
+
 # tty_processes - show the processes of the terminal's session (that of
 # script's child), for a test that failed.
 tty_processes() {
@@ -82,11 +89,17 @@ tty_wait() {
 	TTY_PID=""
 }
 
+# ready_prompt - wait until the interactive bash reads, and give it a
+# prompt on a line of its own (bash takes no PS1 from its environment).
+ready_prompt() {
+	send "PS1='SHELL-PROMPT\\\\n'; echo READY-\$((6 * 7))\\n"
+	expect_line 'READY-42'
+}
+
 # outer_shell - an interactive bash on a new terminal, ready for input.
 outer_shell() {
 	tty_start "bash --norc --noprofile -i"
-	send 'echo READY-$((6 * 7))\n'
-	expect_line 'READY-42'
+	ready_prompt
 }
 
 # A job that shows it runs and its parent ("READER-1234"), then reads a
@@ -121,8 +134,7 @@ bash_under() {
 		exit \$status
 	END
 	tty_start "sh $TMP/session"
-	send 'echo READY-$((6 * 7))\n'
-	expect_line 'READY-42'
+	ready_prompt
 	send 'echo FG $$ $(ps -o pgid=,tpgid= -p $$)\n'
 	expect_line 'FG *'
 	read -r _ pid pgid tpgid <<< "$LINE"
@@ -151,6 +163,7 @@ bash_exit() {
 	expect_line 'READER-[0-9]*'
 	send '\x1a'
 	expect_line '\[2\]+ *Stopped *sh -c*'
+	expect_prompt
 	send 'echo PROMPT-$((2 + 2))\n'
 	expect_line 'PROMPT-4'
 	send 'fg\n' # it reads from the terminal again
@@ -175,6 +188,7 @@ stop_and_fg() {
 	child="$(cat "/proc/$init/task/$init/children")"
 	send '\x1a'
 	expect_line '\[1\]+ *Stopped *'
+	expect_prompt
 	until_within 10 is_state "${child% }" T
 	send 'echo PROMPT-$((2 + 2))\n'
 	expect_line 'PROMPT-4'
@@ -210,6 +224,7 @@ stop_and_fg() {
 	collie="${LINE#READER-}"
 	send '\x1a'
 	expect_line '\[1\]+ *Stopped *'
+	expect_prompt
 	send 'bg\n'
 	expect_line '\[1\]+ *&'
 	# As a plain job: "Stopped (tty input)" once it reads.
@@ -240,6 +255,7 @@ stop_by_signal() {
 	collie="${LINE#READER-}"
 	kill -s "$1" "$collie"
 	expect_line '\[1\]+ *Stopped *'
+	expect_prompt
 	send 'set -o posix; jobs; set +o posix\n'
 	expect_line "\\[1\\]+ *Stopped(SIG$1) *"
 	fg_reads
