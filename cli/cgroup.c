@@ -19,6 +19,13 @@
  *  - Killing: cgroup.kill (Linux 5.14) kills the whole subtree at once,
  *    also what is forking at that moment. Before it, each listed process
  *    gets SIGKILL, again while new pids show up (a fork in flight).
+ *  - Whose is a tree: a collie holds flock(LOCK_EX) on its tree's
+ *    directory for as long as it runs, so a collie-* directory nobody
+ *    holds a lock on was left by a collie that died. A pid would not do:
+ *    collies in other PID namespaces (containers sharing a cgroup) see
+ *    other numbers, and would end each other's programs. Making a tree
+ *    and locking it, and looking for stale ones, happen under a lock on
+ *    the parent directory, so a tree is never seen before it is locked.
  *  - Names: an instance name may hold any byte; everything but
  *    [A-Za-z0-9_-] is written %XX, which keeps names apart and keeps
  *    them off the "controller.file" names the kernel uses (they all have
@@ -33,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -63,6 +71,7 @@ struct cgroups {
 	char *rel;   /* of the tree's root: <own>/collie-<pid> */
 	char *path;  /* its absolute path */
 	int dirfd;   /* O_PATH */
+	int lockfd;  /* the same, read-only, flock()ed while collie runs */
 	int inotify; /* one watch per instance's cgroup.events */
 	struct col_source *src;
 	struct cgroup *list;
@@ -342,8 +351,9 @@ static int remove_tree(int parent, const char *name, const char *rel, uint64_t d
 	return unlinkat(parent, name, AT_REMOVEDIR) < 0 ? -errno : 0;
 }
 
-/* A collie-<pid> beside ours whose collie no longer runs (it crashed, or
- * was SIGKILLed): what it ran is unsupervised; end it and remove it. */
+/* A collie-* tree beside ours that no collie holds locked: its collie
+ * crashed or was SIGKILLed, and what it ran is unsupervised: end it and
+ * remove it. The caller holds the parent's lock. */
 static void remove_stale(int ownfd, const char *own)
 {
 	int fd = fcntl(ownfd, F_DUPFD_CLOEXEC, 0);
@@ -355,27 +365,49 @@ static void remove_stale(int ownfd, const char *own)
 		return;
 	}
 	while ((e = readdir(d))) {
-		char *end, *rel;
-		long pid;
-		int r;
+		char *rel;
+		int lock, r;
 
-		if (strncmp(e->d_name, "collie-", 7) != 0)
+		if (strncmp(e->d_name, "collie-", 7) != 0 || e->d_type != DT_DIR)
 			continue;
-		pid = strtol(e->d_name + 7, &end, 10);
-		if (pid <= 0 || *end ||
-		    (pid != getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH)))
+		lock = openat(ownfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0 || !(rel = join(own, e->d_name))) {
+			col_close(lock); /* in use (EWOULDBLOCK), or gone */
 			continue;
-		if (!(rel = join(own, e->d_name)))
-			continue;
-		fprintf(stderr,
-			"collie: removing cgroup %s, left by a collie (pid %ld) that is gone\n",
-			rel, pid);
+		}
+		fprintf(stderr, "collie: removing cgroup %s, left by a collie that is gone\n", rel);
 		r = remove_tree(ownfd, e->d_name, rel, col_now() + EMPTY_WAIT_USEC);
 		if (r < 0)
 			fprintf(stderr, "collie: cannot remove cgroup %s: %s\n", rel, strerror(-r));
 		free(rel);
+		col_close(lock);
 	}
 	closedir(d);
+}
+
+/* Make our tree, locked, named collie-PID (or collie-PID-N when a collie
+ * of another PID namespace has that name). 0 and *ret_lock, or -errno. */
+static int make_tree(int ownfd, char *name, size_t len, int *ret_lock)
+{
+	int r = -EEXIST;
+
+	for (int i = 1; r == -EEXIST && i <= 8; i++) {
+		if (i == 1)
+			snprintf(name, len, "collie-%d", (int)getpid());
+		else
+			snprintf(name, len, "collie-%d-%d", (int)getpid(), i);
+		r = mkdirat(ownfd, name, 0755) < 0 ? -errno : 0;
+	}
+	if (r < 0)
+		return r;
+	*ret_lock = openat(ownfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*ret_lock < 0 || flock(*ret_lock, LOCK_EX | LOCK_NB) < 0) {
+		r = -errno;
+		col_close(*ret_lock);
+		unlinkat(ownfd, name, AT_REMOVEDIR);
+		return r;
+	}
+	return 0;
 }
 
 static struct cgroup *find_wd(struct cgroups *cgs, int wd)
@@ -433,29 +465,32 @@ static char *own_dir(char *rel, size_t rlen, char *why, size_t len)
 
 int cgroups_new(struct col_loop *loop, struct cgroups **ret, char *why, size_t len)
 {
-	char own[4096], name[32];
+	char own[4096], name[48];
 	struct cgroups *cgs = NULL;
 	char *ownpath = own_dir(own, sizeof(own), why, len);
-	int ownfd = -1, r = 0;
+	int ownfd = -1, lock = -1, r = 0;
 
 	*ret = NULL;
 	if (!ownpath)
 		return 0;
-	snprintf(name, sizeof(name), "collie-%d", (int)getpid());
 	ownfd = open(ownpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (ownfd < 0) {
+	if (ownfd < 0 || flock(ownfd, LOCK_EX) < 0) {
 		snprintf(why, len, "cannot open %s: %s", ownpath, strerror(errno));
 		goto out;
 	}
 	remove_stale(ownfd, own);
-	if (mkdirat(ownfd, name, 0755) < 0) {
-		snprintf(why, len, "cannot make a cgroup in %s: %s", ownpath, strerror(errno));
+	r = make_tree(ownfd, name, sizeof(name), &lock);
+	if (r < 0) {
+		snprintf(why, len, "cannot make a cgroup in %s: %s", ownpath, strerror(-r));
+		r = 0;
 		goto out;
 	}
 	r = -ENOMEM;
 	if (!(cgs = calloc(1, sizeof(*cgs))))
 		goto fail;
 	cgs->loop = loop;
+	cgs->lockfd = lock;
+	lock = -1;
 	cgs->dirfd = cgs->inotify = -1;
 	cgs->rel = join(own, name);
 	cgs->path = join(ownpath, name);
@@ -476,7 +511,8 @@ fail:
 	cgroups_free(cgs);
 	unlinkat(ownfd, name, AT_REMOVEDIR); /* if cgroups_free() could not */
 out:
-	col_close(ownfd);
+	col_close(lock);
+	col_close(ownfd); /* and with it the parent's lock */
 	free(ownpath);
 	return r;
 }
@@ -507,6 +543,7 @@ void cgroups_free(struct cgroups *cgs)
 				strerror(-r));
 		col_close(parent);
 	}
+	col_close(cgs->lockfd); /* after the removal: never seen stale while it runs */
 	free(cgs->rel);
 	free(cgs->path);
 	free(cgs);

@@ -9,7 +9,7 @@
  * It never enables a controller: the cgroups are for knowing and ending a
  * process tree, not for limits, so no internal-process constraint can
  * bite. Everything it made is removed when it exits; a tree left by an
- * earlier collie that crashed (its pid no longer runs) is emptied
+ * earlier collie that crashed (no collie holds it locked) is emptied
  * (SIGKILL) and removed at start.
  *
  * Where no cgroup can be made (no cgroup2 mount; its own cgroup not

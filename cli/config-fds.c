@@ -20,7 +20,8 @@
  *  - collie's own: stdin, stdout, stderr; the loop's epoll, signalfd and
  *    timerfd; the copy of stdout that foreground output is written to;
  *    the control socket and one client connection (control.c); the
- *    pidfile of -d; the cgroup tree's directory and its inotify fd.
+ *    pidfile of -d; the cgroup tree's directory, its lock and its
+ *    inotify fd.
  *  - one start at a time (starts run one after another in the loop):
  *    what it opens for a moment, in collie and in the child before its
  *    limits are set (start_fds()).
@@ -40,8 +41,8 @@
 #include "banned.h"
 
 /* stdio 3, loop 3, own stdout copy 1, control socket 1 + 1 client, pidfile 1,
- * cgroup tree 2 */
-#define OWN_FDS 12
+ * cgroup tree 3 */
+#define OWN_FDS 13
 
 struct fd_count {
 	uint64_t inherited; /* open above 2 when collie started */

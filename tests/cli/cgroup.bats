@@ -45,6 +45,13 @@ setup() {
 }
 
 teardown() {
+	# The other collie of the PID namespace test, if it failed midway:
+	# SIGTERM to the collie inside (unshare does not pass it on).
+	if [ -n "${other:-}" ] && kill -0 "$other" 2>/dev/null; then
+		kill -TERM $(cat "/proc/$other/task/$other/children") 2>/dev/null || true
+		timeout 20 tail --pid="$other" -f /dev/null || kill -KILL "$other"
+		wait "$other" 2>/dev/null || true
+	fi
 	sv_teardown
 }
 
@@ -160,4 +167,32 @@ teardown() {
 	[ "$STATUS" -eq 0 ]
 	grep -q "sending SIGTERM to leftover process $escaped" "$TMP/seen"
 	gone "$escaped"
+}
+
+@test "a collie in another PID namespace sharing the cgroup leaves a running collie's tree alone" {
+	need_cgroups
+	unshare --pid --fork --mount-proc true 2>/dev/null ||
+		skip "cannot make a PID namespace here (unshare --pid needs root)"
+	conf "[program:plain]" "command=$H pause" "startsecs=0"
+	up_ready
+	expect "plain: STARTING -> RUNNING"
+	plain="$("$COLLIE" pid plain)"
+	tree="$OWN/collie-$UP_PID"
+	[ -d "$tree/plain" ]
+	# The other collie sees no process $UP_PID: a pid says nothing across
+	# namespaces, only the lock on the tree does.
+	printf '%s\n' "[program:other]" "command=$H pause" "startsecs=0" > "$TMP/other.ini"
+	unshare --pid --fork --mount-proc "$COLLIE" up -v -c "$TMP/other.ini" \
+		-s "$TMP/run2/other.sock" > /dev/null 2> "$TMP/other.err" 7<&- &
+	other=$!
+	wait_line "$TMP/other.err" "other: STARTING -> RUNNING"
+	! grep -q "removing cgroup" "$TMP/other.err"
+	[ -d "$tree/plain" ]
+	! gone "$plain"
+	"$COLLIE" down -s "$TMP/run2/other.sock"
+	wait "$other"
+	other=
+	[ "$(cgroup_dir "$plain")" = "$tree/plain" ]
+	finish
+	[ "$STATUS" -eq 0 ]
 }
