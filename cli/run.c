@@ -94,15 +94,12 @@ static int exit_code_for_start_error(int r)
 	return CLI_EXIT_FAILURE;
 }
 
-/* Watch the members and forward signals; returns the exit code. */
-static int supervise(struct run_state *s)
+/* Watch the members and forward signals (the loop has them already);
+ * returns the exit code. */
+static int supervise(struct run_state *s, struct col_loop *loop)
 {
-	struct col_loop *loop = NULL;
-	int r;
+	int r = 0;
 
-	r = col_loop_new(&loop);
-	for (size_t i = 0; r >= 0 && i < COL_ARRAY_SIZE(forwarded_signals); i++)
-		r = col_loop_add_signal(loop, forwarded_signals[i], on_signal, s, NULL);
 	for (size_t i = 0; r >= 0 && i < s->pipeline.n_members; i++)
 		r = col_loop_add_child(loop, s->pipeline.members[i].pidfd,
 				       s->pipeline.members[i].pid, on_member_exit, s, NULL);
@@ -116,7 +113,20 @@ static int supervise(struct run_state *s)
 		col_pipeline_wait(&s->pipeline, NULL);
 		r = CLI_EXIT_FAILURE;
 	}
-	col_loop_free(loop);
+	return r;
+}
+
+/* The loop, with the signals to forward: taken (blocked, pending) before
+ * anything starts, so a SIGTERM that comes right after the start is
+ * forwarded, not the death of collie that orphans the pipeline. */
+static int signal_loop(struct run_state *s, struct col_loop **ret)
+{
+	int r = col_loop_new(ret);
+
+	for (size_t i = 0; r >= 0 && i < COL_ARRAY_SIZE(forwarded_signals); i++)
+		r = col_loop_add_signal(*ret, forwarded_signals[i], on_signal, s, NULL);
+	if (r < 0)
+		cli_error("event loop: %s", strerror(-r));
 	return r;
 }
 
@@ -127,6 +137,7 @@ static int run_text(const char *text, const char *origin, unsigned run_flags)
 	struct col_cmdline_run_opts ro = COL_CMDLINE_RUN_OPTS_INIT;
 	struct col_cmdline_run_error rerr;
 	struct run_state s = { .pipeline = COL_PIPELINE_INIT };
+	struct col_loop *loop = NULL;
 	int r;
 
 	r = col_cmdline_parse(text, NULL, 0, &cl, &perr);
@@ -134,14 +145,21 @@ static int run_text(const char *text, const char *origin, unsigned run_flags)
 		cli_error("%s: %s", origin, perr.message);
 		return CLI_EXIT_USAGE;
 	}
+	if (signal_loop(&s, &loop) < 0) {
+		col_cmdline_free(cl);
+		col_loop_free(loop);
+		return CLI_EXIT_FAILURE;
+	}
 	ro.flags = run_flags;
 	r = col_cmdline_start(cl, &ro, &s.pipeline, &rerr);
 	col_cmdline_free(cl);
 	if (r < 0) {
 		cli_error("%s", rerr.message);
+		col_loop_free(loop);
 		return exit_code_for_start_error(r);
 	}
-	r = supervise(&s);
+	r = supervise(&s, loop);
+	col_loop_free(loop);
 	col_pipeline_release(&s.pipeline);
 	return r;
 }

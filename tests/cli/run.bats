@@ -8,6 +8,10 @@ setup() {
 }
 
 teardown() {
+	# A pipeline a failed test left behind: its process group, by its id.
+	if [ -n "${pg:-}" ]; then
+		kill -KILL -- "-$pg" 2>/dev/null || true
+	fi
 	rm -rf "$TMP"
 }
 
@@ -84,6 +88,41 @@ teardown() {
 	# The whole group got it, so the last command (cat) was killed too.
 	[ "$status" -eq 143 ]
 	! kill -0 "$pid" 2>/dev/null
+}
+
+@test "a SIGTERM that comes while the pipeline is still starting is forwarded, not collie's death" {
+	# The first command signals collie (its parent) as soon as it runs,
+	# while collie still waits in the start of the second, whose "<" opens
+	# a FIFO nobody writes yet. collie must already take SIGTERM then (it
+	# stays pending), or it dies of it and what it started is orphaned.
+	mkfifo "$TMP/out" "$TMP/in"
+	"$COLLIE" run "$COLLIE_TEST_HELPER kill-parent TERM echo started pause | \
+		$COLLIE_TEST_HELPER cat < $TMP/in" < /dev/null > "$TMP/out" 2> "$TMP/err" &
+	pid=$!
+	exec 8< "$TMP/out"
+	# pg: the pipeline's group (its first command's pid), for teardown.
+	pg=
+	pending=0
+	for ((i = 0; i < 1000; i++)); do
+		[ -n "$pg" ] || pg="$(cut -d' ' -f1 "/proc/$pid/task/$pid/children" 2>/dev/null)" || true
+		shd="$(awk '/^ShdPnd:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)" || break
+		[ -n "$shd" ] || break
+		if (((0x$shd >> 14) & 1)); then
+			pending=1
+			break
+		fi
+		sleep 0.01
+	done
+	exec 9<> "$TMP/in" # a writer: the second command's "<" returns
+	status=0
+	wait "$pid" || status=$?
+	exec 9>&-
+	[ "$pending" -eq 1 ]
+	[ "$status" -eq 143 ]
+	# and the pipeline got it too: the output reaches EOF
+	run -0 timeout 10 cat <&8
+	exec 8<&-
+	pg=
 }
 
 @test "usage errors exit 2" {

@@ -8,6 +8,7 @@
  * Steps:
  *   exit N            exit with code N
  *   kill-self SIG     raise SIG with its default action
+ *   kill-parent SIG   send SIG to the parent process
  *   echo WORD         print WORD and a newline on stdout
  *   echo-err WORD     print WORD and a newline on stderr
  *   lines N           print lines "1".."N" on stdout
@@ -374,6 +375,8 @@ static int step(char **argv, int argc)
 	if (strcmp(s, "exit") == 0) {
 		fflush(stdout);
 		exit((int)number(a));
+	} else if (strcmp(s, "kill-parent") == 0) {
+		kill(getppid(), signal_arg(a));
 	} else if (strcmp(s, "kill-self") == 0) {
 		int sig = signal_arg(a);
 		fflush(stdout);
