@@ -14,10 +14,11 @@
  *    collie can read back: a small tail of it is kept in memory, one per
  *    process (its stdout and stderr lines in the order read), so `collie
  *    logs web` shows what web said last before it died. LOGS_TAIL_MAX
- *    (16 KiB, about 200 lines of 80 columns) bounds it: a hundred chatty
- *    programs cost 1.6 MiB, beside the supervisor's 2 MiB target for a
- *    hundred programs in all (docs/benchmarks.md); quiet ones cost nothing,
- *    the tail is allocated at the first line. What reads collie's output
+ *    (4 KiB, about 50 lines of 80 columns) bounds it: a hundred chatty
+ *    programs cost about 0.5 MiB, well within the supervisor's 2 MiB
+ *    target for a hundred programs in all (docs/benchmarks.md: 16 KiB took
+ *    100 chatty programs to 2.5 MiB, 8 KiB to 1.99 MiB); quiet ones cost
+ *    nothing, the tail is allocated at the first line. What reads collie's output
  *    (a terminal, a container's log driver) has the whole of it.
  *  - The tail is a ring of records, each "W<record>\n" (W the stream,
  *    '1' or '2'; a record holds no newline): the oldest records make room

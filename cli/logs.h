@@ -153,7 +153,7 @@ void logs_stats(const struct logs_proc *lp, int which, struct logs_stats *ret);
  *  - A record is a line as its log file has it: the timestamp
  *    (log_timestamps) and the marks of a split line, without the newline.
  */
-#define LOGS_TAIL_MAX (16 * 1024)
+#define LOGS_TAIL_MAX (4 * 1024)
 
 enum logs_kept_kind {
 	LOGS_KEPT_NONE,	  /* no such stream (redirect_stderr, or no destination) */

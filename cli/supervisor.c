@@ -857,6 +857,9 @@ void sv_signal_all(struct sv *sv, int sig)
 void sv_kill_all(struct sv *sv)
 {
 	sv_signal_all(sv, SIGKILL);
+	/* and what left the groups: a second ^C means everything */
+	for (size_t i = 0; i < sv->n_procs + sv->n_retired; i++)
+		cgroup_kill_tree(any_proc(sv, i));
 }
 
 struct sv_proc *sv_find_pid(struct sv *sv, pid_t pid)

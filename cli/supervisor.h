@@ -105,7 +105,7 @@ void sv_start_autostart(struct sv *sv);
  * depend on), processes of one priority in parallel; all_stopped when done. */
 void sv_stop_all(struct sv *sv);
 
-/* SIGKILL every process group now (a second ^C). */
+/* SIGKILL every process group, and every cgroup, now (a second ^C). */
 void sv_kill_all(struct sv *sv);
 
 /* Send sig to every started process's group (PID 1 passing a signal on). */

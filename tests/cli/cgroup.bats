@@ -196,3 +196,23 @@ teardown() {
 	finish
 	[ "$STATUS" -eq 0 ]
 }
+
+@test "a second SIGINT kills at once also what left the process group" {
+	need_cgroups
+	conf "[program:escaper]" \
+		"command=$H fork-wait setsid ignore TERM print-pgid echo escaped pause" \
+		"startsecs=0" "stopwaitsecs=60"
+	up_ready
+	expect_out "escaped"
+	escaped="$(awk '{ print $3; exit }' "$TMP/out")"
+	kill -INT "$UP_PID"
+	expect "escaper: sending SIGTERM to leftover process $escaped"
+	kill -INT "$UP_PID"
+	expect "second SIGINT: killing everything"
+	expect "escaper: STOPPING -> STOPPED"
+	wait_up
+	[ "$STATUS" -eq 0 ]
+	gone "$escaped"
+	# not through stopwaitsecs (60 s)
+	! grep -q "after the stop signal: SIGKILL" "$TMP/seen"
+}

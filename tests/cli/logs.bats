@@ -407,7 +407,7 @@ up_tty() {
 	finish
 }
 
-@test "logs: a process without a log file: its last 16 KiB kept in memory, both streams in order" {
+@test "logs: a process without a log file: its last 4 KiB kept in memory, both streams in order" {
 	conf "[program:fg]" "command=$H echo out echo-err err echo out2 pause" \
 		"[program:chatty]" "command=$H wide-lines 5000 99 pause" \
 		"[program:quiet]" "command=$H pause" \
@@ -423,10 +423,10 @@ up_tty() {
 	grep -qx err <<< "$output"
 	run -0 collie logs -n 1 chatty
 	[ "$output" = "5000$(printf 'x%.0s' $(seq 95))" ]
-	# the last lines, whole and contiguous, within 16 KiB
+	# the last lines, whole and contiguous, within 4 KiB
 	collie logs chatty > "$TMP/tail"
-	[ "$(stat -c %s "$TMP/tail")" -le 16384 ]
-	[ "$(stat -c %s "$TMP/tail")" -gt $((16384 - 2 * 100)) ]
+	[ "$(stat -c %s "$TMP/tail")" -le 4096 ]
+	[ "$(stat -c %s "$TMP/tail")" -gt $((4096 - 2 * 100)) ]
 	[ "$(tail -n 1 "$TMP/tail")" = "5000$(printf 'x%.0s' $(seq 95))" ]
 	awk 'length($0) != 99 || (NR > 1 && $0 + 0 != last + 1) { exit 1 } { last = $0 + 0 }' \
 		"$TMP/tail"
