@@ -200,8 +200,14 @@ static void apply(struct sv *sv, struct cfg *cfg, struct plan *pl, struct sv_pro
 		if (pl->kept[o])
 			continue;
 		if (pl->succ[o]) {
-			pl->succ[o]->replaces = old[o];
-			old[o]->replaced_by = pl->succ[o];
+			/* A process still waiting for the one it replaces (two
+			 * reloads in a row) never started: its successor waits
+			 * for that older one, which may still be stopping. */
+			struct sv_proc *gone = old[o]->replaces ? old[o]->replaces : old[o];
+
+			old[o]->replaces = NULL;
+			pl->succ[o]->replaces = gone;
+			gone->replaced_by = pl->succ[o];
 		}
 		sv__proc_retire(old[o]);
 	}

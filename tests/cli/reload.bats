@@ -198,3 +198,27 @@ gone() {
 	finish
 	[ "$STATUS" -eq 0 ]
 }
+
+@test "update twice while a changed process still stops: the last version starts once the first is gone, the middle one never" {
+	conf "[program:web]" "command=$H ignore TERM echo web-v1 pause" "startsecs=0" \
+		"stopwaitsecs=2"
+	up_ready
+	expect_any "web: STARTING -> RUNNING"
+	expect_out "web | web-v1"
+	conf "[program:web]" "command=$H ignore TERM echo web-v2 pause" "startsecs=0" \
+		"stopwaitsecs=2"
+	run -0 collie update --no-wait
+	[ "$output" = "web: changed" ]
+	conf "[program:web]" "command=$H echo web-v3 pause" "startsecs=0"
+	run -0 collie update
+	[ "$output" = "web: changed" ]
+	expect_out "web | web-v3"
+	# v1 stopped (through SIGKILL) before anything started again; v2 never ran
+	expect "web: still running 2.0 s after the stop signal: SIGKILL"
+	expect "web: STOPPING -> STOPPED"
+	expect "web: STOPPED -> STARTING"
+	[ "$(grep -c 'web: STOPPED -> STARTING' "$TMP/seen")" -eq 2 ]
+	! grep -q "web-v2" "$TMP/out"
+	finish
+	[ "$STATUS" -eq 0 ]
+}
