@@ -92,15 +92,16 @@ static void verbose(const struct init_state *s, const char *fmt, ...)
 
 static void verbose(const struct init_state *s, const char *fmt, ...)
 {
+	char text[512];
 	va_list ap;
 
 	if (!s->opts->verbose)
 		return;
-	fputs("collie init: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* one write: the child's output shares the terminal */
+	fprintf(stderr, "collie init: %s\n", text);
 }
 
 /* Signals that are faults of this process, never forwarded (as tini). */

@@ -50,13 +50,14 @@ static const char usage_text[] =
 
 void cli_error(const char *fmt, ...)
 {
+	char text[1024];
 	va_list ap;
 
-	fputs("collie: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* one write, so that it is not cut by what others write there */
+	fprintf(stderr, "collie: %s\n", text);
 }
 
 /*
