@@ -363,11 +363,27 @@ static void streams_of(struct logs_proc *lp, struct logs_stream *st[4], struct l
 	sk[3] = lp->err.syslog;
 }
 
-/* Whether s is a file or stream of the configuration's that nobody writes
- * once one more user leaves (collie's own output and syslog stay). */
-static bool last_user(const struct logs_sink *s)
+/* A file or stream of the configuration's (collie's own output and the
+ * syslog socket live as long as collie). */
+static bool closable(const struct logs_sink *s)
 {
-	return s && s->users == 1 && !s->own && s->kind != SINK_SYSLOG;
+	return !s->own && s->kind != SINK_SYSLOG;
+}
+
+/* Whether sk[i] is closable and written by nothing but these streams
+ * (stdout and stderr may share one file), and its first mention. */
+static bool only_ours(struct logs_sink *const sk[4], size_t i)
+{
+	unsigned refs = 0;
+
+	if (!sk[i] || !closable(sk[i]))
+		return false;
+	for (size_t j = 0; j < 4; j++) {
+		if (j < i && sk[j] == sk[i])
+			return false;
+		refs += sk[j] == sk[i];
+	}
+	return sk[i]->users == refs;
 }
 
 void logs_remove(struct logs_proc *lp)
@@ -384,14 +400,14 @@ void logs_remove(struct logs_proc *lp)
 	streams_of(lp, st, sk);
 	/* a destination only lp wrote: last try now, its losses counted to lp */
 	for (size_t i = 0; i < 4; i++)
-		if (last_user(sk[i]))
+		if (only_ours(sk, i))
 			logs__sink_finish(sk[i], col_now(), "before it was closed");
 	report(lp);
 	for (size_t i = 0; i < 4; i++) {
 		if (!sk[i])
 			continue;
 		logs__sink_disown(sk[i], st[i]);
-		if (--sk[i]->users > 0 || sk[i]->own || sk[i]->kind == SINK_SYSLOG)
+		if (--sk[i]->users > 0 || !closable(sk[i]))
 			continue;
 		for (struct logs_sink **link = &logs->sinks; *link; link = &(*link)->next) {
 			if (*link == sk[i]) {

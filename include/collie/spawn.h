@@ -35,6 +35,9 @@
  *    except the signals libc reserves for its threads, 32 and 33 with
  *    glibc, which libc does not let anyone change) and its signal mask is
  *    empty unless opts.sigmask or COL_SPAWN_KEEP_SIGMASK says otherwise.
+ *  - opts.rlimits are set once its fds are arranged and the others closed
+ *    (so an RLIMIT_NOFILE below the number of fds the parent holds works)
+ *    and before the privilege drop (so root may still raise a hard limit).
  *  - When the caller asks for uid/gid, supplementary groups are set first,
  *    then the gid, then the uid, and the drop is verified (getresuid /
  *    getresgid, and regaining uid 0 must fail); any failure aborts the spawn.

@@ -222,7 +222,9 @@ print("rest=%r" % f.read(), flush=True)
 	[[ "$output" != *STARTING* ]]
 }
 
-@test "a user collie cannot switch to: the start fails, is reported, ends FATAL; it never runs as collie's user" {
+# need_nobody - skip unless collie up can run as nobody here; then a
+# socket directory nobody owns.
+need_nobody() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root, to run collie up as nobody"
 	id nobody > /dev/null 2>&1 || skip "no user nobody on this machine"
 	as_nobody=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups)
@@ -232,11 +234,20 @@ print("rest=%r" % f.read(), flush=True)
 	mkdir "$TMP/nb"
 	chown nobody "$TMP/nb"
 	export COLLIE_SOCKET="$TMP/nb/collie.sock"
-	conf "[program:root]" "command=$H print-ids pause" "user=root" "startsecs=0" \
-		"startretries=1" "backoff_min=0.05"
+}
+
+# up_as_nobody - up, run as nobody (the config readable by it).
+up_as_nobody() {
 	chmod 644 "$TMP/collie.ini"
 	UP_PREFIX=("${as_nobody[@]}")
 	up
+}
+
+@test "a user collie cannot switch to: the start fails, is reported, ends FATAL; it never runs as collie's user" {
+	need_nobody
+	conf "[program:root]" "command=$H print-ids pause" "user=root" "startsecs=0" \
+		"startretries=1" "backoff_min=0.05"
+	up_as_nobody
 	expect "root: STOPPED -> STARTING"
 	expect "root: command 1 of 1 ($H): setgroups: Operation not permitted"
 	expect "root: STARTING -> BACKOFF"
@@ -249,19 +260,9 @@ print("rest=%r" % f.read(), flush=True)
 }
 
 @test "a collie that is not root runs user= of its own uid as it is (as supervisord does)" {
-	[ "$(id -u)" -eq 0 ] || skip "needs root, to run collie up as nobody"
-	id nobody > /dev/null 2>&1 || skip "no user nobody on this machine"
-	as_nobody=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups)
-	"${as_nobody[@]}" "$COLLIE" version > /dev/null 2>&1 ||
-		skip "nobody cannot run $COLLIE (a directory on its path is closed to it)"
-	chmod 755 "$TMP"
-	mkdir "$TMP/nb"
-	chown nobody "$TMP/nb"
-	export COLLIE_SOCKET="$TMP/nb/collie.sock"
+	need_nobody
 	conf "[program:me]" "command=$H print-ids pause" "user=nobody" "startsecs=0"
-	chmod 644 "$TMP/collie.ini"
-	UP_PREFIX=("${as_nobody[@]}")
-	up
+	up_as_nobody
 	expect "me: STARTING -> RUNNING"
 	expect_out "me *| $(id -u nobody) $(id -u nobody) $(id -u nobody) $(id -g nobody) $(id -g nobody) $(id -g nobody)"
 	finish
