@@ -47,8 +47,8 @@ struct col_source {
 			col_fd_fn *cb;
 		} fd;
 		struct {
-			int signo;
-			bool was_blocked; /* blocked before we blocked it: keep it so */
+			uint64_t set;	      /* its signals: bit signo - 1 */
+			uint64_t was_blocked; /* those blocked before we blocked them: keep so */
 			col_signal_fn *cb;
 		} sig;
 		struct {
@@ -81,7 +81,7 @@ struct col_loop {
 	int timerfd; /* one timerfd, set to the earliest deadline in the heap */
 
 	sigset_t sigfd_mask;		   /* signals the signalfd reads now */
-	struct col_source *signals[_NSIG]; /* the one source of each watched signal */
+	struct col_source *signals[_NSIG]; /* the source of each watched signal */
 
 	/* Min-heap of armed timers, ordered by (at, seq). Its capacity is
 	 * reserved when a timer source is added so arming never allocates. */

@@ -226,21 +226,45 @@ static bool signal_valid(int signo)
 	       sigaddset(&set, signo) == 0;
 }
 
-/*
- * Make the signalfd read signo, or stop reading it. The signal stays
- * blocked either way, so while nobody reads it, it waits pending.
- */
-static int signal_listen(struct col_loop *loop, int signo, bool on)
-{
-	sigset_t mask = loop->sigfd_mask;
+/* The signals of a source: bit signo - 1 of a 64-bit mask. */
+static_assert(_NSIG - 1 <= 64, "a signal source keeps its signals in 64 bits");
 
+static uint64_t sigmask_of(const sigset_t *set)
+{
+	uint64_t mask = 0;
+
+	for (int signo = 1; signo < _NSIG; signo++)
+		if (sigismember(set, signo) == 1)
+			mask |= UINT64_C(1) << (signo - 1);
+	return mask;
+}
+
+static void sigset_of(uint64_t mask, sigset_t *ret_set)
+{
+	sigemptyset(ret_set);
+	for (int signo = 1; signo < _NSIG; signo++)
+		if (mask & UINT64_C(1) << (signo - 1))
+			sigaddset(ret_set, signo);
+}
+
+/*
+ * Make the signalfd read the signals of mask, or stop reading them. They
+ * stay blocked either way, so while nobody reads one, it waits pending.
+ */
+static int signal_listen(struct col_loop *loop, uint64_t mask, bool on)
+{
+	sigset_t set, fdmask = loop->sigfd_mask;
+
+	sigset_of(mask, &set);
 	if (on)
-		sigaddset(&mask, signo);
+		sigorset(&fdmask, &fdmask, &set);
 	else
-		sigdelset(&mask, signo);
-	if (signalfd(loop->sigfd, &mask, 0) < 0)
+		for (int signo = 1; signo < _NSIG; signo++)
+			if (sigismember(&set, signo) == 1)
+				sigdelset(&fdmask, signo);
+	if (signalfd(loop->sigfd, &fdmask, 0) < 0)
 		return -errno;
-	loop->sigfd_mask = mask;
+	loop->sigfd_mask = fdmask;
 	return 0;
 }
 
@@ -252,72 +276,54 @@ static int signals_block(const sigset_t *set, bool block, sigset_t *ret_old)
 	return r ? -r : 0;
 }
 
-/* Unwind add_signals(): unblock what was not blocked before, drop the sources. */
-static void signals_discard(struct col_source **srcs, int n, bool unblock)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	for (int i = 0; i < n; i++)
-		if (!srcs[i]->sig.was_blocked)
-			sigaddset(&set, srcs[i]->sig.signo);
-	if (unblock)
-		signals_block(&set, false, NULL);
-	for (int i = 0; i < n; i++)
-		source_discard(srcs[i]);
-}
-
 /*
- * Watch every signal of set with one source each, with one pthread_sigmask()
- * and one signalfd() update for all of them (an init watches some 60).
+ * Watch every signal of set with one source, with one pthread_sigmask()
+ * and one signalfd() update for all of them (an init watches some 60: one
+ * source each took a page of heap).
  */
 static int add_signals(struct col_loop *loop, const sigset_t *set, col_signal_fn *cb, void *data,
 		       struct col_source **ret_src)
 {
-	struct col_source *srcs[_NSIG];
-	sigset_t old, mask;
-	int n = 0, r;
+	struct col_source *src;
+	sigset_t old, blocked;
+	uint64_t mask = 0;
+	int r;
 
 	for (int signo = 1; signo < _NSIG; signo++) {
 		if (sigismember(set, signo) != 1)
 			continue;
 		if (!signal_valid(signo))
-			r = -EINVAL;
-		else if (loop->signals[signo])
-			r = -EBUSY;
-		else if (!(srcs[n] = col__source_new(loop, SOURCE_SIGNAL, data)))
-			r = -ENOMEM;
-		else
-			r = 0;
-		if (r < 0) {
-			signals_discard(srcs, n, false);
-			return r;
-		}
-		srcs[n]->sig.signo = signo;
-		srcs[n++]->sig.cb = cb;
+			return -EINVAL;
+		if (loop->signals[signo])
+			return -EBUSY;
+		mask |= UINT64_C(1) << (signo - 1);
 	}
-	if (n == 0)
+	if (mask == 0)
 		return -EINVAL;
+	if (!(src = col__source_new(loop, SOURCE_SIGNAL, data)))
+		return -ENOMEM;
+	src->sig.set = mask;
+	src->sig.cb = cb;
 	/* Block first: a signal sent in between then waits pending for the
 	 * signalfd instead of meeting its old disposition. */
 	r = signals_block(set, true, &old);
 	if (r < 0) {
-		signals_discard(srcs, n, false);
+		source_discard(src);
 		return r;
 	}
-	for (int i = 0; i < n; i++)
-		srcs[i]->sig.was_blocked = sigismember(&old, srcs[i]->sig.signo) == 1;
-	sigorset(&mask, &loop->sigfd_mask, set);
-	if (signalfd(loop->sigfd, &mask, 0) < 0) {
-		r = -errno;
-		signals_discard(srcs, n, true);
+	src->sig.was_blocked = mask & sigmask_of(&old);
+	r = signal_listen(loop, mask, true);
+	if (r < 0) {
+		sigset_of(mask & ~src->sig.was_blocked, &blocked);
+		signals_block(&blocked, false, NULL);
+		source_discard(src);
 		return r;
 	}
-	loop->sigfd_mask = mask;
-	for (int i = 0; i < n; i++)
-		loop->signals[srcs[i]->sig.signo] = srcs[i];
+	for (int signo = 1; signo < _NSIG; signo++)
+		if (mask & UINT64_C(1) << (signo - 1))
+			loop->signals[signo] = src;
 	if (ret_src)
-		*ret_src = srcs[0];
+		*ret_src = src;
 	return 0;
 }
 
@@ -343,27 +349,25 @@ int col_loop_add_signals(struct col_loop *loop, const sigset_t *set, col_signal_
 static void signal_unregister(struct col_source *src)
 {
 	struct col_loop *loop = src->loop;
-	int signo = src->sig.signo;
-	sigset_t set;
+	uint64_t mask = src->sig.set;
+	sigset_t unblock;
 
-	loop->signals[signo] = NULL;
+	for (int signo = 1; signo < _NSIG; signo++)
+		if (mask & UINT64_C(1) << (signo - 1))
+			loop->signals[signo] = NULL;
 	if (loop->sigchld == src)
 		loop->sigchld = NULL;
+	sigset_of(mask & ~src->sig.was_blocked, &unblock);
 	if (loop->freeing) {
 		/* col_loop_free(): the signalfd is about to close, and every
 		 * signal is unblocked at once at the end. */
-		if (!src->sig.was_blocked)
-			sigaddset(&loop->unblock_at_free, signo);
+		sigorset(&loop->unblock_at_free, &loop->unblock_at_free, &unblock);
 		return;
 	}
-	/* Removing a bit from a valid signalfd's mask cannot fail. */
+	/* Removing bits from a valid signalfd's mask cannot fail. */
 	if (src->enabled)
-		signal_listen(loop, signo, false);
-	if (!src->sig.was_blocked) {
-		sigemptyset(&set);
-		sigaddset(&set, signo);
-		signals_block(&set, false, NULL);
-	}
+		signal_listen(loop, mask, false);
+	signals_block(&unblock, false, NULL);
 }
 
 static void source_unregister(struct col_source *src)
@@ -421,7 +425,7 @@ int col_source_set_enabled(struct col_source *src, bool enabled)
 			col__epoll_del(src->loop, src->fd.fd);
 		break;
 	case SOURCE_SIGNAL:
-		r = signal_listen(src->loop, src->sig.signo, enabled);
+		r = signal_listen(src->loop, src->sig.set, enabled);
 		break;
 	case SOURCE_TIMER:
 		col__timer_set_enabled(src, enabled);

@@ -106,7 +106,8 @@ COL_API int col_loop_add_signal(struct col_loop *loop, int signo, col_signal_fn 
  * Receive every signal of set through the loop, all with one callback:
  * what col_loop_add_signal() does for each, with one pthread_sigmask() and
  * one signalfd() update for the whole set (an init watches some 60
- * signals). The sources have no handles: they live until col_loop_free().
+ * signals), and one source for them all, which has no handle: it lives
+ * until col_loop_free().
  * Returns 0, -EBUSY if one of them is already watched, -EINVAL for an
  * empty set or one holding SIGKILL, SIGSTOP or a signal libc reserves
  * (sigfillset() leaves those out), -ENOMEM; nothing is changed on failure.

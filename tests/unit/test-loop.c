@@ -933,3 +933,38 @@ TEST_NOLEAK(loop, a_set_of_signals_is_watched_at_once_and_restored_at_free)
 	cr_assert_not(is_blocked(SIGUSR1) || is_blocked(SIGUSR2) || is_blocked(SIGWINCH),
 		      "col_loop_free() did not restore the mask");
 }
+
+static void on_signal_note(struct col_source *src, const struct signalfd_siginfo *si, void *data)
+{
+	struct col_source **seen_src = data;
+
+	seen_src[si->ssi_signo == SIGUSR1 ? 0 : 1] = src;
+}
+
+/* One source serves a set: each signal of it arrives, and at free only
+ * those not blocked before are unblocked. */
+TEST_NOLEAK(loop, a_set_keeps_the_signals_that_were_blocked_before_blocked)
+{
+	struct col_loop *loop = new_loop();
+	struct col_source *seen[2] = { NULL, NULL };
+	sigset_t set, pre;
+
+	sigemptyset(&pre);
+	sigaddset(&pre, SIGUSR2);
+	cr_assert_eq(pthread_sigmask(SIG_BLOCK, &pre, NULL), 0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	cr_assert_eq(col_loop_add_signals(loop, &set, on_signal_note, seen), 0);
+	cr_assert_eq(kill(getpid(), SIGUSR1), 0);
+	cr_assert_eq(kill(getpid(), SIGUSR2), 0);
+	for (int i = 0; i < 100 && !(seen[0] && seen[1]); i++)
+		run_once(loop, COL_USEC_INFINITY);
+	cr_assert(seen[0] && seen[1], "a signal of the set did not arrive");
+	cr_assert_eq(seen[0], seen[1], "one set, one source");
+
+	col_loop_free(loop);
+	cr_assert_not(is_blocked(SIGUSR1), "SIGUSR1 was not blocked before: unblocked at free");
+	cr_assert(is_blocked(SIGUSR2), "SIGUSR2 was blocked before: stays so");
+	cr_assert_eq(pthread_sigmask(SIG_UNBLOCK, &pre, NULL), 0);
+}
