@@ -26,6 +26,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -151,8 +153,62 @@ CHILD_CODE static void keep_inherited(const struct col__spawn_ctx *c, int target
 	}
 }
 
-/* Close every fd from lo to hi inclusive. close_range() needs Linux 5.9;
- * before it, close them one by one up to the fd limit. */
+/* One record of getdents64(2), which glibc declares no struct for. */
+struct child_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/*
+ * close_range()'s stand-in before Linux 5.9: close the fds from lo to hi
+ * that /proc/self/fd lists as open. Closing them one by one up to the fd
+ * limit would cost a spawn a million close() calls where the hard limit is
+ * 2^20 (Docker's default), as collie raises its soft limit to the hard
+ * one. The listing is read again from the start after a pass that closed
+ * something, until one closes nothing, so closing while reading cannot
+ * skip an fd. -errno when /proc cannot be read (not mounted, say).
+ */
+CHILD_CODE static int close_listed_fds(unsigned lo, unsigned hi)
+{
+	char buf[2048] __attribute__((aligned(8)));
+	int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool closed = true;
+	long n = 0;
+
+	if (dir < 0)
+		return -errno;
+	while (closed && n >= 0) {
+		closed = false;
+		if (lseek(dir, 0, SEEK_SET) < 0)
+			n = -1;
+		while (n >= 0 && (n = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+			for (long off = 0; off < n;) {
+				const struct child_dirent64 *d = (const void *)(buf + off);
+				const char *p = d->d_name;
+				unsigned fd = 0;
+
+				off += d->d_reclen;
+				if (*p < '0' || *p > '9')
+					continue; /* "." and ".." */
+				for (; *p >= '0' && *p <= '9'; p++)
+					fd = fd * 10 + (unsigned)(*p - '0');
+				if (fd >= lo && fd <= hi && (int)fd != dir) {
+					close((int)fd);
+					closed = true;
+				}
+			}
+		}
+	}
+	n = n < 0 ? -errno : 0;
+	close(dir);
+	return (int)n;
+}
+
+/* Close every fd from lo to hi inclusive: close_range() (Linux 5.9), or
+ * what /proc/self/fd lists, or, without /proc, one by one up to the limit. */
 CHILD_CODE static void close_fds(const struct col__spawn_ctx *c, unsigned lo, unsigned hi)
 {
 	struct rlimit rl;
@@ -163,6 +219,8 @@ CHILD_CODE static void close_fds(const struct col__spawn_ctx *c, unsigned lo, un
 		return;
 	if (errno != ENOSYS)
 		child_fail(c, COL_SPAWN_STEP_CLOSE_FDS, errno);
+	if (close_listed_fds(lo, hi) == 0)
+		return;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		child_fail(c, COL_SPAWN_STEP_CLOSE_FDS, errno);
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur - 1 < hi)

@@ -5,7 +5,7 @@
 set -eu
 
 build_pkgs="meson ninja-build pkg-config libinih-dev libjansson-dev"
-test_pkgs="libcriterion-dev bats tini dumb-init"
+test_pkgs="libcriterion-dev libseccomp-dev bats tini dumb-init"
 static_pkgs="musl-tools"
 ci_pkgs="util-linux procps musl-tools"
 

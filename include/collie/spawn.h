@@ -29,8 +29,8 @@
  * Guarantees about the child:
  *  - It holds exactly fds 0, 1, 2 (as the stdio options say) and the
  *    extra fds in opts.fds as 3, 4, ... in order; every other fd is closed
- *    (close_range), including fds another thread opened without
- *    O_CLOEXEC at the same moment.
+ *    (close_range; before Linux 5.9 those /proc/self/fd lists), including
+ *    fds another thread opened without O_CLOEXEC at the same moment.
  *  - Every signal disposition is SIG_DFL (also those the parent ignores;
  *    except the signals libc reserves for its threads, 32 and 33 with
  *    glibc, which libc does not let anyone change) and its signal mask is

@@ -6,11 +6,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "collie/fd.h"
@@ -197,6 +200,55 @@ TEST_NOLEAK(spawn, child_holds_only_stdio_with_plain_fork_too)
 	cr_assert_eq(run_helper(&o, out, sizeof(out), "print-fds", NULL), 0);
 	cr_assert_str_eq(out, "0 1 2\n");
 	for (int i = 0; i < 100; i++)
+		close(leaky[i]);
+}
+
+/*
+ * Before Linux 5.9 there is no close_range(): a seccomp filter makes it
+ * fail with ENOSYS as such a kernel does, and kills the process that
+ * calls close() on an fd above 6000. So the child must find its fds in
+ * /proc/self/fd (the one at 5000 among them), not close every number up
+ * to the fd limit, the hard one here, 8192 or more (a loop would reach 6001).
+ */
+TEST_NOLEAK(spawn, without_close_range_only_open_fds_are_closed)
+{
+	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
+	struct rlimit rl;
+	scmp_filter_ctx sc;
+	int leaky[20], high, passed[1];
+	char out[256];
+
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_max < 8192) {
+		rl.rlim_max = 8192;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			cr_skip_test("the hard fd limit is below 8192 and cannot be raised");
+	}
+	rl.rlim_cur = rl.rlim_max;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	open_leaky_fds(leaky, 20);
+	high = dup2(leaky[0], 5000);
+	cr_assert_eq(high, 5000);
+	passed[0] = leaky[5];
+	o.fds = passed;
+	o.n_fds = 1;
+
+	cr_assert_not_null(sc = seccomp_init(SCMP_ACT_ALLOW));
+	cr_assert_eq(seccomp_rule_add(sc, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(close_range), 0), 0);
+	cr_assert_eq(seccomp_rule_add(sc, SCMP_ACT_KILL_PROCESS, SCMP_SYS(close), 1,
+				      SCMP_A0(SCMP_CMP_GT, 6000)), 0);
+	cr_assert_eq(seccomp_load(sc), 0);
+	seccomp_release(sc);
+	cr_assert_eq(syscall(SYS_close_range, 5000, 5000, 0), -1);
+	cr_assert_eq(errno, ENOSYS, "the filter did not take close_range() away");
+
+	cr_assert_eq(run_helper(&o, out, sizeof(out), "print-fds", NULL), 0);
+	cr_assert_str_eq(out, "0 1 2 3\n");
+	o.flags = COL_SPAWN_USE_FORK;
+	cr_assert_eq(run_helper(&o, out, sizeof(out), "print-fds", NULL), 0);
+	cr_assert_str_eq(out, "0 1 2 3\n");
+	close(high);
+	for (int i = 0; i < 20; i++)
 		close(leaky[i]);
 }
 
