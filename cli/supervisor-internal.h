@@ -41,6 +41,11 @@ struct sv_proc {
 	struct sv_proc *replaces;    /* a retired process of the same name this one waits for */
 	struct sv_proc *replaced_by; /* retired: the process that waits for this one */
 	struct cgroup *cg;	     /* its cgroup v2, made at its first start; NULL: none */
+	/* A run that ended by itself left processes in cg, which are being
+	 * ended before anything starts there again (supervisor.c). */
+	bool ending_leftovers;
+	bool start_after_leftovers;	    /* a start waits for that */
+	struct col_source *leftovers_timer; /* SIGKILL for them at stopwaitsecs */
 };
 
 struct sv {

@@ -53,10 +53,11 @@ static const unsigned allowed[] = {
 	[SV_STOPPED] = 1u << SV_STARTING,
 	[SV_STARTING] = 1u << SV_RUNNING | 1u << SV_BACKOFF | 1u << SV_STOPPING,
 	[SV_RUNNING] = 1u << SV_STOPPING | 1u << SV_EXITED,
-	[SV_BACKOFF] = 1u << SV_STARTING | 1u << SV_FATAL | 1u << SV_STOPPED,
+	/* BACKOFF, EXITED and FATAL -> STOPPING: what the run left in its cgroup */
+	[SV_BACKOFF] = 1u << SV_STARTING | 1u << SV_FATAL | 1u << SV_STOPPED | 1u << SV_STOPPING,
 	[SV_STOPPING] = 1u << SV_STOPPED,
-	[SV_EXITED] = 1u << SV_STARTING | 1u << SV_STOPPING, /* its daemon (cgroup) */
-	[SV_FATAL] = 1u << SV_STARTING,
+	[SV_EXITED] = 1u << SV_STARTING | 1u << SV_STOPPING,
+	[SV_FATAL] = 1u << SV_STARTING | 1u << SV_STOPPING,
 };
 
 const char *sv_state_name(enum sv_state state)
@@ -183,13 +184,22 @@ static void start_failed(struct sv_proc *p)
 	arm(p, TIMER_BACKOFF, backoff_delay(p->prog, p->fails));
 }
 
+/* Whether a run that ended by itself (p->last_exit) is started again. */
+static bool restarts(const struct sv_proc *p)
+{
+	const struct cfg_program *prog = p->prog;
+
+	return !p->sv->stopping_all && !prog->critical &&
+	       (prog->autorestart == CFG_RESTART_ALWAYS ||
+		(prog->autorestart == CFG_RESTART_UNEXPECTED &&
+		 !exit_expected(prog, &p->last_exit)));
+}
+
 /* It exited while RUNNING: EXITED, and maybe started again. */
 static void run_ended(struct sv_proc *p)
 {
 	const struct cfg_program *prog = p->prog;
-	bool again = prog->autorestart == CFG_RESTART_ALWAYS ||
-		     (prog->autorestart == CFG_RESTART_UNEXPECTED &&
-		      !exit_expected(prog, &p->last_exit));
+	bool again = restarts(p);
 
 	if (col_now() - p->started_at >= HEALTHY_RUN_USEC)
 		p->fails = 0;
@@ -199,7 +209,7 @@ static void run_ended(struct sv_proc *p)
 		report_critical(p);
 		return;
 	}
-	if (!again || p->sv->stopping_all)
+	if (!again)
 		return;
 	if (backoff_delay(prog, p->fails) == 0)
 		spawn_proc(p);
@@ -216,18 +226,90 @@ static void run_ended(struct sv_proc *p)
  * nobody else will pass it on; at stopwaitsecs the whole cgroup gets
  * SIGKILL; and it is STOPPED only when the cgroup is empty.
  */
+/* SIGKILL for everything in its cgroup. If that fails, a start that
+ * waits for its leftovers to go would wait for ever: it waits no more. */
+static void cgroup_kill_tree(struct sv_proc *p)
+{
+	int r = p->cg ? cgroup_kill(p->cg) : 0;
+
+	if (r >= 0)
+		return;
+	fprintf(stderr, "collie: %s: cannot kill its cgroup: %s\n", p->cp->name, strerror(-r));
+	if (p->ending_leftovers && p->state != SV_STOPPING) {
+		p->ending_leftovers = false;
+		if (p->start_after_leftovers) {
+			p->start_after_leftovers = false;
+			spawn_proc(p);
+		}
+	}
+}
+
 static void on_cgroup_empty(struct cgroup *cg, void *data)
 {
 	struct sv_proc *p = data;
 
 	/* Its own processes' exits come through their pidfds: wait for them. */
-	if (p->state != SV_STOPPING || p->pl.n_members)
+	if (p->pl.n_members)
 		return;
-	cgroup_free(p->cg); /* a stop leaves nothing; the next start makes it again */
+	/*
+	 * Empty: the next start makes a new one. A cgroup that cgroup.kill
+	 * was written to can kill what is cloned into it later: on Linux 6.18
+	 * every clone3(CLONE_INTO_CGROUP) into it was killed at birth
+	 * (cgroup.bats, "goes FATAL" failed so).
+	 */
+	cgroup_free(p->cg);
 	p->cg = NULL;
-	disarm(p);
-	set_state(p, SV_STOPPED);
+	if (p->ending_leftovers) {
+		p->ending_leftovers = false;
+		col_timer_set(p->leftovers_timer, COL_USEC_INFINITY, 0);
+	}
+	if (p->state == SV_STOPPING) {
+		disarm(p);
+		set_state(p, SV_STOPPED);
+	} else if (p->start_after_leftovers) {
+		p->start_after_leftovers = false;
+		spawn_proc(p);
+	}
 	pump(p->sv);
+}
+
+static void on_leftovers_timer(struct col_source *src, uint64_t now, void *data)
+{
+	struct sv_proc *p = data;
+
+	if (!p->ending_leftovers)
+		return;
+	fprintf(stderr,
+		"collie: %s: what its last run left behind still runs %.1f s after the stop "
+		"signal: SIGKILL\n",
+		p->cp->name, (double)p->prog->stopwait / COL_USEC_PER_SEC);
+	cgroup_kill_tree(p);
+}
+
+/*
+ * A run that ended by itself (a start that failed, a run that is started
+ * again, a program that went FATAL) may leave processes in its cgroup: a
+ * daemon it forked, a setsid'd child. They go before anything starts
+ * there again, so that a new run never finds its predecessor's processes
+ * beside it (a port still bound, a pidfile held), and a FATAL program
+ * leaves nothing running: the stop signal now, SIGKILL for the cgroup at
+ * stopwaitsecs, and a start waits until the cgroup is empty. (What a run
+ * that is not started again left stays: a program that daemonizes on
+ * purpose. `collie stop` ends it.)
+ */
+static void end_leftovers(struct sv_proc *p)
+{
+	uint64_t at = col_now() + p->prog->stopwait;
+
+	if (!p->cg || !cgroup_populated(p->cg))
+		return;
+	p->ending_leftovers = true;
+	cgroup_signal(p->cg, p->prog->stopsignal, sv_trace ? p->cp->name : NULL);
+	if (p->leftovers_timer)
+		col_timer_set(p->leftovers_timer, at, 0);
+	else if (col_loop_add_timer(p->sv->loop, at, 0, on_leftovers_timer, p,
+				    &p->leftovers_timer) < 0)
+		cgroup_kill_tree(p); /* no timer for later: now */
 }
 
 /* Start it inside its cgroup, made at its first start. */
@@ -261,24 +343,18 @@ static bool cgroup_stop_leftovers(struct sv_proc *p)
 	return true;
 }
 
-/* A stop of an EXITED process whose cgroup is not empty (it daemonized):
- * STOPPING, and its cgroup gets what a running process's group would. */
-static void cgroup_stop_exited(struct sv_proc *p)
+/* A stop of a process whose run has ended (EXITED, BACKOFF, FATAL) but
+ * whose cgroup is not empty (it daemonized, or its leftovers are still
+ * going): STOPPING, and its cgroup gets what a running process's group
+ * would. false: nothing there. */
+static bool cgroup_stop_ended(struct sv_proc *p)
 {
 	if (!p->cg || !cgroup_populated(p->cg))
-		return;
+		return false;
 	set_state(p, SV_STOPPING);
 	cgroup_signal(p->cg, p->prog->stopsignal, sv_trace ? p->cp->name : NULL);
 	arm(p, TIMER_STOPWAIT, p->prog->stopwait);
-}
-
-static void cgroup_kill_tree(struct sv_proc *p)
-{
-	int r = p->cg ? cgroup_kill(p->cg) : 0;
-
-	if (r < 0)
-		fprintf(stderr, "collie: %s: cannot kill its cgroup: %s\n", p->cp->name,
-			strerror(-r));
+	return true;
 }
 
 void sv_set_cgroups(struct sv *sv, struct cgroups *cgs)
@@ -301,6 +377,8 @@ static void proc_exited(struct sv_proc *p)
 	if (p->state == SV_STOPPING && cgroup_stop_leftovers(p))
 		return; /* STOPPED once its cgroup is empty: on_cgroup_empty() */
 	disarm(p);
+	if (!p->sv->stopping_all && (p->state == SV_STARTING || restarts(p)))
+		end_leftovers(p);
 	switch (p->state) {
 	case SV_STARTING:
 		start_failed(p);
@@ -537,6 +615,10 @@ static void spawn_proc(struct sv_proc *p)
 	struct col_cmdline *cl;
 	int r;
 
+	if (p->ending_leftovers) {
+		p->start_after_leftovers = true; /* once its cgroup is empty */
+		return;
+	}
 	if (p->started_at)
 		p->restarts++;
 	p->want_start = false;
@@ -617,14 +699,11 @@ static void begin_stop(struct sv_proc *p)
 {
 	p->stop_requested = true;
 	p->want_start = false;
-	if (p->state == SV_BACKOFF) {
-		disarm(p);
-		set_state(p, SV_STOPPED);
-		return;
-	}
-	if (p->state == SV_EXITED) {
+	p->start_after_leftovers = false;
+	if (p->state == SV_BACKOFF || p->state == SV_EXITED || p->state == SV_FATAL) {
 		disarm(p); /* a pending restart */
-		cgroup_stop_exited(p);
+		if (!cgroup_stop_ended(p) && p->state == SV_BACKOFF)
+			set_state(p, SV_STOPPED);
 		return;
 	}
 	if (p->state != SV_STARTING && p->state != SV_RUNNING)
@@ -721,6 +800,7 @@ void sv__proc_free(struct sv_proc *p)
 	}
 	release_pipeline(p);
 	col_source_free(p->timer);
+	col_source_free(p->leftovers_timer);
 	cgroup_free(p->cg);
 	if (p->replaced_by)
 		p->replaced_by->replaces = NULL;
@@ -932,7 +1012,7 @@ int sv_proc_stop(struct sv_proc *p)
 		return 0;
 	}
 	if (!active(p) && !(p->state == SV_EXITED && p->timer_for == TIMER_BACKOFF) &&
-	    !(p->state == SV_EXITED && p->cg && cgroup_populated(p->cg)))
+	    !((p->state == SV_EXITED || p->state == SV_FATAL) && p->cg && cgroup_populated(p->cg)))
 		return -EALREADY;
 	begin_stop(p);
 	return 0;

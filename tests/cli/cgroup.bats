@@ -216,3 +216,86 @@ teardown() {
 	# not through stopwaitsecs (60 s)
 	! grep -q "after the stop signal: SIGKILL" "$TMP/seen"
 }
+
+# What a run that ended by itself left in its cgroup goes before the next
+# start there (supervisor.c, end_leftovers()).
+
+@test "a restarted program: what its run left is ended before the next run starts" {
+	need_cgroups
+	# Each run forks a child that waits for one signal, prints its name
+	# and exits; the run itself exits at once and is started again.
+	conf "[program:forker]" "command=$H double-fork signals 1" \
+		"startsecs=0" "autorestart=true" "stopwaitsecs=10"
+	up_ready
+	expect "forker: RUNNING -> EXITED"
+	expect "forker: sending SIGTERM to leftover process"
+	expect "forker: EXITED -> STARTING"
+	# The first child's SIGTERM line comes before the second run's first
+	# line (its child's pid): the second run started once the first child
+	# had exited. Both went to the same pipe, in the order written.
+	for ((i = 0; i < 2000; i++)); do
+		[ "$(grep -c "forker | [0-9]" "$TMP/out")" -ge 2 ] && break
+		sleep 0.01
+	done
+	term_at="$(grep -n "forker | SIGTERM" "$TMP/out" | head -n 1 | cut -d: -f1)"
+	second_at="$(grep -n "forker | [0-9]" "$TMP/out" | sed -n 2p | cut -d: -f1)"
+	[ -n "$term_at" ] && [ -n "$second_at" ] && [ "$term_at" -lt "$second_at" ]
+	first="$(awk '$3 ~ /^[0-9]+$/ { print $3; exit }' "$TMP/out")"
+	gone "$first"
+	finish
+	[ "$STATUS" -eq 0 ]
+}
+
+@test "a program that goes FATAL leaves nothing running; what ignores the stop signal is killed at stopwaitsecs" {
+	need_cgroups
+	# It exits at once, before startsecs: a failed start, then FATAL; its
+	# child ignores SIGTERM.
+	conf "[program:failer]" "command=$H double-fork ignore TERM echo child-up pause" \
+		"startsecs=5" "startretries=1" "stopwaitsecs=1"
+	up_ready
+	expect "failer: sending SIGTERM to leftover process"
+	expect "failer: STARTING -> BACKOFF"
+	expect "failer: what its last run left behind still runs 1.0 s after the stop signal: SIGKILL"
+	# only then the second try
+	expect "failer: BACKOFF -> STARTING"
+	expect "failer: sending SIGTERM to leftover process"
+	expect "failer: STARTING -> BACKOFF"
+	expect "failer: BACKOFF -> FATAL"
+	expect "failer: what its last run left behind still runs 1.0 s after the stop signal: SIGKILL"
+	# Both children gone, collie still running, nothing in the cgroup.
+	for ((i = 0; i < 2000; i++)); do
+		[ -z "$(cat "$OWN/collie-$UP_PID/failer/cgroup.procs")" ] && break
+		sleep 0.01
+	done
+	[ -z "$(cat "$OWN/collie-$UP_PID/failer/cgroup.procs")" ]
+	for pid in $(awk '$3 ~ /^[0-9]+$/ { print $3 }' "$TMP/out"); do
+		gone "$pid"
+	done
+	[ "$(grep -c "failer | [0-9]" "$TMP/out")" -eq 2 ]
+	run "$COLLIE" status failer
+	[[ "$output" == *FATAL* ]]
+	finish
+	[ "$STATUS" -eq 0 ]
+}
+
+@test "a stop while a failed run's leftovers are still being ended waits for them, and starts nothing" {
+	need_cgroups
+	conf "[program:failer]" "command=$H double-fork ignore TERM echo child-up pause" \
+		"startsecs=5" "startretries=3" "stopwaitsecs=2"
+	up_ready
+	expect "failer: sending SIGTERM to leftover process"
+	expect "failer: STARTING -> BACKOFF"
+	expect_out "child-up"
+	run "$COLLIE" stop failer
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"failer: stopped"* ]]
+	expect "failer: BACKOFF -> STOPPING"
+	expect "failer: STOPPING -> STOPPED"
+	child="$(awk '$3 ~ /^[0-9]+$/ { print $3; exit }' "$TMP/out")"
+	gone "$child"
+	[ ! -d "$OWN/collie-$UP_PID/failer" ]
+	finish
+	[ "$STATUS" -eq 0 ]
+	# It was never started again.
+	[ "$(grep -c "BACKOFF -> STARTING" "$TMP/seen")" -eq 0 ]
+}
