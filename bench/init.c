@@ -30,11 +30,27 @@
  * killed by pid; an init that does not exit in time is killed through its
  * pidfd.
  *
+ * Memory as PID 1. A container's first process is PID 1 of its own PID
+ * namespace, where tini prints no warning and collie registers as no
+ * subreaper. So each init is measured a second time as PID 1: a forked
+ * intermediate calls unshare(CLONE_NEWPID) and spawns the init, which is
+ * thus the first process of the new namespace, over bench/idle as above
+ * (stdio on pipes of the benchmark's). The intermediate tells the
+ * benchmark the init's pid as the benchmark sees it, and keeps the init
+ * unreaped until the benchmark is done with /proc/PID, so that the pid
+ * cannot be recycled meanwhile; meanwhile the benchmark opens a pidfd of
+ * the init, and checks in /proc/PID/status that it is PID 1 in its
+ * namespace. An intermediate that does not exit in time is killed through
+ * its pidfd, the init first through its own. It needs CAP_SYS_ADMIN
+ * (root); without, the benchmark says so on stderr and in its header and
+ * measures the rest. The tab-separated lines name these inits
+ * "<init>@pid1". Time is measured only as a child.
+ *
  * Which inits: collie as built (dynamically linked to glibc, like Debian's
  * tini and dumb-init); a static collie built by bench/meson.build from the
  * same object files (glibc, like Debian's tini-static); the static collie
  * of `make static` (musl: build-static/cli/collie, where it has been
- * built); tini with and without
+ * built); tini and tini-static with and without
  * -s (collie always registers as a subreaper when it is not PID 1; tini
  * does only with -s, and otherwise prints a warning). Every program runs
  * with stdio on /dev/null and the same fixed environment (PATH only), so
@@ -46,11 +62,13 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "collie/common.h"
@@ -95,6 +113,7 @@ enum method_id {
 	M_COLLIE_MUSL,
 	M_TINI,
 	M_TINI_S,
+	M_TINI_STATIC,
 	M_TINI_STATIC_S,
 	M_DUMB_INIT,
 	N_METHODS
@@ -123,16 +142,25 @@ static const struct ratio ratios[] = {
 	{ M_COLLIE_STATIC, M_COLLIE },
 };
 
+/* How an init runs in the memory part: a plain child of the benchmark, or
+ * PID 1 of a new PID namespace (what a container's first process is). */
+enum as_mode { AS_CHILD, AS_PID1, N_AS };
+
+/* Appended to a method's label in the output. */
+static const char *const as_suffix[N_AS] = { "", "@pid1" };
+
 struct config {
 	struct method methods[N_METHODS];
-	const char *program;	      /* what runs under each init */
-	const char *idle;	      /* bench/idle, for the memory part */
-	unsigned long max_runs;	      /* per measurement, a hard bound */
-	uint64_t budget_us;	      /* per measurement, a time bound */
-	size_t reps;		      /* time repetitions */
-	size_t mem_reps;	      /* memory repetitions (0: no memory part) */
-	int devnull;		      /* stdio of every run (borrowed) */
-	long idle_syscall[N_METHODS]; /* where each init was found asleep */
+	const char *program;		    /* what runs under each init */
+	const char *idle;		    /* bench/idle, for the memory part */
+	unsigned long max_runs;		    /* per measurement, a hard bound */
+	uint64_t budget_us;		    /* per measurement, a time bound */
+	size_t reps;			    /* time repetitions */
+	size_t mem_reps;		    /* memory repetitions (0: no memory part) */
+	bool as[N_AS];			    /* which ways the memory part runs the inits */
+	int pid1_error;			    /* why not as PID 1 (errno), or 0 */
+	int devnull;			    /* stdio of every run (borrowed) */
+	long idle_syscall[N_AS][N_METHODS]; /* where each init was found asleep */
 };
 
 /*
@@ -142,13 +170,22 @@ struct config {
  * the heap and the stack (libc's and ld.so's bss, TLS, mmap'd malloc
  * arenas) and the kernel's [vdso] and [vvar].
  */
-enum map_kind { MAP_BINARY, MAP_LIBC, MAP_LDSO, MAP_LIBS, MAP_HEAP, MAP_STACK, MAP_OTHER, MAP_KINDS };
+enum map_kind {
+	MAP_BINARY,
+	MAP_LIBC,
+	MAP_LDSO,
+	MAP_LIBS,
+	MAP_HEAP,
+	MAP_STACK,
+	MAP_OTHER,
+	MAP_KINDS
+};
 
 static const char *const map_kind_names[MAP_KINDS] = { "binary", "libc",  "ld.so", "libs",
 						       "heap",	 "stack", "other" };
 
-/* Microseconds per run [rep][method]; kB [rep][method][field]; PSS in kB
- * [rep][method][map_kind]. */
+/* Microseconds per run [rep][method]; kB [as][rep][method][field]; PSS in
+ * kB [as][rep][method][map_kind] (see mem_slot()). */
 struct results {
 	double *us;
 	double *kb;
@@ -167,11 +204,14 @@ static void usage(FILE *f)
 		"                         (default 200)\n"
 		"  -r, --repetitions=R    time measurements per method (default 15)\n"
 		"  -m, --memory-reps=M    memory measurements per init (default 15; 0: none)\n"
+		"      --memory-as=HOW    the memory part runs each init as a child of this\n"
+		"                         program (child), as PID 1 of a new PID namespace\n"
+		"                         (pid1: needs root), or both (default)\n"
 		"      --collie=PATH      default " COL_BENCH_COLLIE "\n"
 		"      --collie-static=PATH  default " COL_BENCH_COLLIE_STATIC "\n"
 		"      --collie-musl=PATH    default " COL_BENCH_COLLIE_MUSL "\n"
 		"      --tini=PATH        default /usr/bin/tini (also run with -s)\n"
-		"      --tini-static=PATH default /usr/bin/tini-static (run with -s)\n"
+		"      --tini-static=PATH default /usr/bin/tini-static (also run with -s)\n"
 		"      --dumb-init=PATH   default /usr/bin/dumb-init\n"
 		"An empty PATH, or one that does not exist, leaves that init out.\n",
 		MIN_RUNS);
@@ -193,6 +233,9 @@ static void default_methods(struct method *m)
 	m[M_TINI_S] = (struct method){ .label = "tini-s",
 				       .path = "/usr/bin/tini",
 				       .args = { "-s", "--" } };
+	m[M_TINI_STATIC] = (struct method){ .label = "tini-static",
+					    .path = "/usr/bin/tini-static",
+					    .args = { "--" } };
 	m[M_TINI_STATIC_S] = (struct method){ .label = "tini-static-s",
 					      .path = "/usr/bin/tini-static",
 					      .args = { "-s", "--" } };
@@ -236,11 +279,18 @@ static int parse_option(int opt, char *arg, struct config *cfg)
 			return -EINVAL;
 		cfg->mem_reps = (size_t)v;
 		return 0;
+	case 'a':
+		cfg->as[AS_CHILD] = strcmp(arg, "child") == 0 || strcmp(arg, "both") == 0;
+		cfg->as[AS_PID1] = strcmp(arg, "pid1") == 0 || strcmp(arg, "both") == 0;
+		return cfg->as[AS_CHILD] || cfg->as[AS_PID1] ? 0 : -EINVAL;
 	}
 	if (opt > OPT_PATH && opt < OPT_PATH + N_METHODS) {
 		cfg->methods[opt - OPT_PATH].path = arg;
-		if (opt == OPT_PATH + M_TINI_S) /* --tini: with and without -s */
+		/* --tini and --tini-static: with and without -s */
+		if (opt == OPT_PATH + M_TINI_S)
 			cfg->methods[M_TINI].path = arg;
+		if (opt == OPT_PATH + M_TINI_STATIC_S)
+			cfg->methods[M_TINI_STATIC].path = arg;
 		return 0;
 	}
 	return -EINVAL;
@@ -255,6 +305,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		{ "time-ms", required_argument, NULL, 't' },
 		{ "repetitions", required_argument, NULL, 'r' },
 		{ "memory-reps", required_argument, NULL, 'm' },
+		{ "memory-as", required_argument, NULL, 'a' },
 		{ "collie", required_argument, NULL, OPT_PATH + M_COLLIE },
 		{ "collie-static", required_argument, NULL, OPT_PATH + M_COLLIE_STATIC },
 		{ "collie-musl", required_argument, NULL, OPT_PATH + M_COLLIE_MUSL },
@@ -272,6 +323,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 				.budget_us = 200 * COL_USEC_PER_MSEC,
 				.reps = 15,
 				.mem_reps = 15,
+				.as = { true, true },
 				.devnull = -1 };
 	default_methods(cfg->methods);
 	while ((opt = getopt_long(argc, argv, "p:n:t:r:m:h", longopts, NULL)) != -1) {
@@ -321,10 +373,11 @@ static void build_argv(const struct method *me, const char *program, char **argv
 
 /*
  * Wait up to HANG_MS for the child to exit, and reap it. Returns its exit
- * code (0..255, or 128 + signal), or -ETIMEDOUT after killing it, or
- * -errno.
+ * code (0..255, or 128 + signal), or -ETIMEDOUT after killing it (and
+ * first, the process of inner_pidfd, unless it is -1: the init under the
+ * intermediate of a PID-1 measurement), or -errno.
  */
-static int wait_exit(const struct col_child *c)
+static int wait_exit(const struct col_child *c, int inner_pidfd)
 {
 	struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
 	struct col_status st;
@@ -336,6 +389,8 @@ static int wait_exit(const struct col_child *c)
 	if (r < 0)
 		return -errno;
 	if (r == 0) {
+		if (inner_pidfd >= 0)
+			col_pidfd_signal(inner_pidfd, SIGKILL);
 		col_pidfd_signal(c->pidfd, SIGKILL);
 		col_reap_pidfd(c->pidfd, 0, &st);
 		return -ETIMEDOUT;
@@ -359,7 +414,7 @@ static int run_once(char **argv, int devnull)
 	r = col_spawn_start(&o, &c, NULL);
 	if (r < 0)
 		return r;
-	r = wait_exit(&c);
+	r = wait_exit(&c, -1);
 	col_child_release(&c);
 	return r;
 }
@@ -440,28 +495,38 @@ static int run_time(const struct config *cfg, struct results *res)
 	return r;
 }
 
-/* Wait up to HANG_MS for "ready\n" on fd. Returns 0 or -errno. */
-static int wait_ready(int fd)
+/* Read len bytes from fd, waiting up to HANG_MS for each piece. Returns
+ * 0, -ETIMEDOUT, -EPIPE at EOF, or -errno. */
+static int read_exactly(int fd, void *buf, size_t len)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	char buf[16];
 	size_t got = 0;
 	ssize_t n;
 
-	while (got < 6) {
+	while (got < len) {
 		int r = poll(&p, 1, HANG_MS);
 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			return r < 0 ? -errno : -ETIMEDOUT;
-		n = col_fd_read(fd, buf + got, sizeof(buf) - 1 - got);
+		n = col_fd_read(fd, (char *)buf + got, len - got);
 		if (n <= 0)
 			return n < 0 ? (int)n : -EPIPE;
 		got += (size_t)n;
 	}
-	buf[got] = '\0';
-	return strcmp(buf, "ready\n") == 0 ? 0 : -EPROTO;
+	return 0;
+}
+
+/* Wait up to HANG_MS for bench/idle's "ready\n" on fd. Returns 0 or -errno. */
+static int wait_ready(int fd)
+{
+	char buf[6];
+	int r = read_exactly(fd, buf, sizeof(buf));
+
+	if (r < 0)
+		return r;
+	return memcmp(buf, "ready\n", sizeof(buf)) == 0 ? 0 : -EPROTO;
 }
 
 static enum map_kind map_kind_of(const char *path, const char *exe)
@@ -529,36 +594,227 @@ static int pss_by_mapping(pid_t pid, double *kb)
 	return 0;
 }
 
-/* Start method m over bench/idle, read its memory once it waits, end it
- * by closing bench/idle's stdin. Returns 0 or -errno (or an exit code). */
-static int measure_memory(struct config *cfg, enum method_id m, double *kb, double *map)
+/*
+ * What the memory part started: the process it waits for (the init, or
+ * the intermediate of a PID-1 measurement), bench/idle's stdin and stdout
+ * in its stdio[0] and stdio[1], and the init's pid for /proc.
+ */
+struct started {
+	struct col_child waited;
+	pid_t init;	/* the init's pid in this program's PID namespace */
+	int init_pidfd; /* PID 1: the init, to kill it if it hangs; else -1 */
+	int hold;	/* PID 1: the intermediate reaps the init once this closes */
+};
+
+#define STARTED_INIT                                                              \
+	{                                                                         \
+		.waited = COL_CHILD_INIT, .init = 0, .init_pidfd = -1, .hold = -1 \
+	}
+
+/* argv as this program's child over pipes; stderr on /dev/null. */
+static int start_child(const struct config *cfg, char **argv, struct started *st)
 {
 	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
-	struct col_child c = COL_CHILD_INIT;
-	char *argv[8];
-	int r, code;
+	int r;
 
-	build_argv(&cfg->methods[m], cfg->idle, argv);
 	o.argv = argv;
 	o.envp = environment;
 	o.stdio[0].kind = COL_STDIO_PIPE;
 	o.stdio[1].kind = COL_STDIO_PIPE;
 	o.stdio[2] = (struct col_stdio){ .kind = COL_STDIO_FD, .fd = cfg->devnull };
+	r = col_spawn_start(&o, &st->waited, NULL);
+	if (r == 0)
+		st->init = st->waited.pid;
+	return r;
+}
+
+/* What the intermediate tells the benchmark: the init's pid, or why not. */
+struct pid1_report {
+	pid_t pid;
+	int error; /* errno of unshare() or col_spawn_start(), or 0 */
+};
+
+/*
+ * The intermediate of a PID-1 measurement, forked by start_pid1() (which
+ * has closed the benchmark's ends of the pipes and the socket): a new PID
+ * namespace for its children, argv spawned as the first of them (so PID 1
+ * there) over stdio, its pid reported on sock; then it holds the init
+ * unreaped until sock reaches EOF, reaps it and exits with its code.
+ * Never returns, and never flushes the benchmark's stdio buffers (_exit).
+ * (No pdeathsig: col_spawn_start() checks getppid() after setting it, and
+ * PID 1's parent is outside its namespace, so getppid() says 0.)
+ */
+static _Noreturn void pid1_intermediate(char **argv, const int stdio[3], int sock)
+{
+	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
+	struct col_child c = COL_CHILD_INIT;
+	struct pid1_report rep = { 0 };
+	struct col_status st;
+	char byte;
+	int r;
+
+	if (unshare(CLONE_NEWPID) < 0) {
+		rep.error = errno;
+		col_fd_write_all(sock, &rep, sizeof(rep));
+		_exit(1);
+	}
+	o.argv = argv;
+	o.envp = environment;
+	for (int i = 0; i < 3; i++)
+		o.stdio[i] = (struct col_stdio){ .kind = COL_STDIO_FD, .fd = stdio[i] };
 	r = col_spawn_start(&o, &c, NULL);
+	rep.pid = c.pid;
+	rep.error = r < 0 ? -r : 0;
+	col_fd_write_all(sock, &rep, sizeof(rep));
+	if (r < 0)
+		_exit(1);
+	/* The init has its copies; without ours, bench/idle's end of its
+	 * stdout pipe is the last, and the benchmark sees EOF if it dies. */
+	col_close(stdio[0]);
+	col_close(stdio[1]);
+	while (col_fd_read(sock, &byte, 1) > 0)
+		;
+	r = col_reap_pidfd(c.pidfd, 0, &st);
+	_exit(r < 0 ? 1 : col_status_exit_code(&st));
+}
+
+/*
+ * argv as PID 1 of a new PID namespace, through pid1_intermediate().
+ * st->waited is the intermediate; st->init_pidfd the init, opened while
+ * the intermediate holds it unreaped. Returns 0, or -errno (the
+ * intermediate's, when it could not unshare or spawn); st->waited, when
+ * its pidfd is set, is to be ended and reaped as on success.
+ */
+static int start_pid1(const struct config *cfg, char **argv, struct started *st)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, sock[2] = { -1, -1 };
+	struct pid1_report rep;
+	struct col_status ignored;
+	pid_t pid;
+	int r;
+
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (pid == 0) {
+		col_close(in[1]);
+		col_close(out[0]);
+		col_close(sock[0]);
+		pid1_intermediate(argv, (const int[3]){ in[0], out[1], cfg->devnull }, sock[1]);
+	}
+	col_close(in[0]);
+	col_close(out[1]);
+	col_close(sock[1]);
+	st->waited.stdio[0] = in[1];
+	st->waited.stdio[1] = out[0];
+	st->hold = sock[0];
+	/* Our own unreaped child: its pid cannot have been recycled. */
+	r = col_pidfd_open(pid, &st->waited.pidfd);
+	if (r < 0) {
+		/* EOF on both lets bench/idle, the init and the intermediate
+		 * exit; its pid is still ours to reap. */
+		st->waited.stdio[0] = col_close(st->waited.stdio[0]);
+		st->hold = col_close(st->hold);
+		col_reap_pid(pid, 0, &ignored);
+		return r;
+	}
+	st->waited.pid = pid;
+	r = read_exactly(st->hold, &rep, sizeof(rep));
 	if (r < 0)
 		return r;
-	r = wait_ready(c.stdio[1]);
+	if (rep.error)
+		return -rep.error;
+	st->init = rep.pid;
+	/* Unreaped until st->hold closes: its pid is the init's. */
+	return col_pidfd_open(st->init, &st->init_pidfd);
+fail:
+	for (int i = 0; i < 2; i++) {
+		col_close(in[i]);
+		col_close(out[i]);
+		col_close(sock[i]);
+	}
+	return r;
+}
+
+/* Whether pid is PID 1 in its own PID namespace: the last pid of the
+ * "NSpid:" line of /proc/PID/status (Linux 4.1) is 1. Returns 0, -EPROTO
+ * when it is not, or -errno. */
+static int check_pid1(pid_t pid)
+{
+	char path[64], line[256];
+	const char *first, *last;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	r = bench_read_line(path, "NSpid:", line, sizeof(line));
+	if (r < 0)
+		return r;
+	first = strchr(line, '\t');
+	last = strrchr(line, '\t');
+	return first && last != first && strcmp(last + 1, "1") == 0 ? 0 : -EPROTO;
+}
+
+/* Start method m over bench/idle as a child or as PID 1, read its memory
+ * once it waits, end it by closing bench/idle's stdin. Returns 0 or
+ * -errno (or an exit code). */
+static int measure_memory(struct config *cfg, enum method_id m, enum as_mode as, double *kb,
+			  double *map)
+{
+	struct started st = STARTED_INIT;
+	char *argv[8];
+	int r, code = 0;
+
+	build_argv(&cfg->methods[m], cfg->idle, argv);
+	r = as == AS_PID1 ? start_pid1(cfg, argv, &st) : start_child(cfg, argv, &st);
 	if (r == 0)
-		r = bench_proc_wait_asleep(c.pid, IDLE_POLLS, &cfg->idle_syscall[m]);
+		r = wait_ready(st.waited.stdio[1]);
+	if (r == 0 && as == AS_PID1)
+		r = check_pid1(st.init);
 	if (r == 0)
-		r = bench_proc_memory(c.pid, kb);
+		r = bench_proc_wait_asleep(st.init, IDLE_POLLS, &cfg->idle_syscall[as][m]);
 	if (r == 0)
-		r = pss_by_mapping(c.pid, map);
-	/* EOF for bench/idle, which exits; the init follows it. */
-	c.stdio[0] = col_close(c.stdio[0]);
-	code = wait_exit(&c);
-	col_child_release(&c);
+		r = bench_proc_memory(st.init, kb);
+	if (r == 0)
+		r = pss_by_mapping(st.init, map);
+	/* EOF for bench/idle, which exits; the init follows it, and the
+	 * intermediate of PID 1 reaps it and follows. */
+	st.waited.stdio[0] = col_close(st.waited.stdio[0]);
+	st.hold = col_close(st.hold);
+	if (st.waited.pidfd >= 0)
+		code = wait_exit(&st.waited, st.init_pidfd);
+	col_child_release(&st.waited);
+	col_close(st.init_pidfd);
 	return r < 0 ? r : code;
+}
+
+/* Whether this process may make a PID namespace (CAP_SYS_ADMIN): a
+ * forked child tries. Returns 0 or -errno (-EPERM: not root). */
+static int probe_pid1(void)
+{
+	struct col_status st;
+	pid_t pid = fork();
+	int r;
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWPID) < 0 ? errno : 0);
+	r = col_reap_pid(pid, 0, &st);
+	return r < 0 ? r : -col_status_exit_code(&st);
+}
+
+/* The index of [as][rep][m] in res->kb (times BENCH_MEM_FIELDS) and
+ * res->map (times MAP_KINDS). */
+static size_t mem_slot(const struct config *cfg, enum as_mode as, size_t rep, int m)
+{
+	return ((size_t)as * cfg->mem_reps + rep) * N_METHODS + (size_t)m;
 }
 
 static int run_memory(struct config *cfg, struct results *res)
@@ -566,22 +822,25 @@ static int run_memory(struct config *cfg, struct results *res)
 	enum method_id order[N_METHODS];
 	int r = 0;
 
-	if (cfg->mem_reps)
+	if (cfg->mem_reps && (cfg->as[AS_CHILD] || cfg->as[AS_PID1]))
 		fprintf(stderr, "init: memory, %zu repetitions ...\n", cfg->mem_reps);
 	for (size_t rep = 0; rep < cfg->mem_reps && r == 0; rep++) {
-		size_t n = run_order(cfg, rep, order);
+		for (int as = 0; as < N_AS && r == 0; as++) {
+			size_t n = run_order(cfg, rep * N_AS + as, order);
 
-		for (size_t i = 0; i < n && r == 0; i++) {
-			enum method_id m = order[i];
+			for (size_t i = 0; i < n && r == 0 && cfg->as[as]; i++) {
+				enum method_id m = order[i];
+				size_t at = mem_slot(cfg, as, rep, m);
 
-			if (m == M_BARE)
-				continue;
-			r = measure_memory(cfg, m,
-					   &res->kb[(rep * N_METHODS + m) * BENCH_MEM_FIELDS],
-					   &res->map[(rep * N_METHODS + m) * MAP_KINDS]);
-			if (r != 0)
-				fprintf(stderr, "init: memory of %s: %s %d\n",
-					cfg->methods[m].label, r < 0 ? strerror(-r) : "exited", r);
+				if (m == M_BARE)
+					continue;
+				r = measure_memory(cfg, m, as, &res->kb[at * BENCH_MEM_FIELDS],
+						   &res->map[at * MAP_KINDS]);
+				if (r != 0)
+					fprintf(stderr, "init: memory of %s%s: %s %d\n",
+						cfg->methods[m].label, as_suffix[as],
+						r < 0 ? strerror(-r) : "exited", r);
+			}
 		}
 	}
 	return r;
@@ -614,18 +873,20 @@ static struct bench_summary ratio_of(const struct config *cfg, const struct resu
 }
 
 static struct bench_summary memory_of(const struct config *cfg, const struct results *res,
-				      enum method_id m, enum bench_mem_field f, double *scratch)
+				      enum as_mode as, enum method_id m, enum bench_mem_field f,
+				      double *scratch)
 {
 	for (size_t rep = 0; rep < cfg->mem_reps; rep++)
-		scratch[rep] = res->kb[(rep * N_METHODS + m) * BENCH_MEM_FIELDS + f];
+		scratch[rep] = res->kb[mem_slot(cfg, as, rep, m) * BENCH_MEM_FIELDS + f];
 	return bench_summarize(scratch, cfg->mem_reps);
 }
 
 static struct bench_summary map_of(const struct config *cfg, const struct results *res,
-				   enum method_id m, enum map_kind k, double *scratch)
+				   enum as_mode as, enum method_id m, enum map_kind k,
+				   double *scratch)
 {
 	for (size_t rep = 0; rep < cfg->mem_reps; rep++)
-		scratch[rep] = res->map[(rep * N_METHODS + m) * MAP_KINDS + k];
+		scratch[rep] = res->map[mem_slot(cfg, as, rep, m) * MAP_KINDS + k];
 	return bench_summarize(scratch, cfg->mem_reps);
 }
 
@@ -666,9 +927,37 @@ static void print_header(int argc, char **argv, const struct config *cfg)
 	printf("# memory: %zu repetitions; /proc/PID/smaps_rollup of the init alone, while its "
 	       "child %s waits on stdin\n",
 	       cfg->mem_reps, cfg->idle);
+	printf("# memory as a child of this program: %s\n", cfg->as[AS_CHILD] ? "yes" : "no");
+	if (cfg->pid1_error)
+		printf("# memory as PID 1 of a new PID namespace (<init>@pid1): no, "
+		       "unshare(CLONE_NEWPID): %s\n",
+		       strerror(cfg->pid1_error));
+	else
+		printf("# memory as PID 1 of a new PID namespace (<init>@pid1): %s\n",
+		       cfg->as[AS_PID1] ? "yes" : "no");
 	printf("# stdio: /dev/null (memory: pipes to the child); environment: %s only\n",
 	       environment[0]);
 	bench_print_load("at start");
+}
+
+static void print_tsv_memory(const struct config *cfg, const struct results *res, enum as_mode as,
+			     enum method_id m, double *scratch)
+{
+	const char *label = cfg->methods[m].label;
+	struct bench_summary x;
+
+	if (cfg->methods[m].skip)
+		return;
+	for (int f = 0; f < BENCH_MEM_FIELDS; f++) {
+		x = memory_of(cfg, res, as, m, f, scratch);
+		printf("memory\t%s%s\t%s\t%.0f\t%.0f\t%.0f\n", label, as_suffix[as],
+		       bench_mem_field_name(f), x.median, x.min, x.max);
+	}
+	for (int k = 0; k < MAP_KINDS; k++) {
+		x = map_of(cfg, res, as, m, k, scratch);
+		printf("pss_in\t%s%s\t%s\t%.0f\t%.0f\t%.0f\n", label, as_suffix[as],
+		       map_kind_names[k], x.median, x.min, x.max);
+	}
 }
 
 static void print_tsv(const struct config *cfg, const struct results *res, double *scratch)
@@ -679,7 +968,8 @@ static void print_tsv(const struct config *cfg, const struct results *res, doubl
 	       "repetitions, memory in kB over %zu:\n"
 	       "# time|overhead\tmethod\tmedian\tmin\tmax\n"
 	       "# ratio|overhead_ratio\tmethod/method\tmedian\tmin\tmax\n"
-	       "# memory\tmethod\trss|pss|anon\tmedian\tmin\tmax\n",
+	       "# memory\tmethod[@pid1]\trss|pss|anon\tmedian\tmin\tmax\n"
+	       "# pss_in\tmethod[@pid1]\tmapping kind\tmedian\tmin\tmax\n",
 	       cfg->reps, cfg->mem_reps);
 	for (int q = Q_TIME; q <= Q_OVERHEAD; q++) {
 		for (int m = q == Q_TIME ? M_BARE : M_BARE + 1; m < N_METHODS; m++) {
@@ -701,18 +991,9 @@ static void print_tsv(const struct config *cfg, const struct results *res, doubl
 			       x.median, x.min, x.max);
 		}
 	}
-	for (int m = M_BARE + 1; m < N_METHODS && cfg->mem_reps; m++) {
-		for (int f = 0; f < BENCH_MEM_FIELDS && !cfg->methods[m].skip; f++) {
-			x = memory_of(cfg, res, m, f, scratch);
-			printf("memory\t%s\t%s\t%.0f\t%.0f\t%.0f\n", cfg->methods[m].label,
-			       bench_mem_field_name(f), x.median, x.min, x.max);
-		}
-		for (int k = 0; k < MAP_KINDS && !cfg->methods[m].skip; k++) {
-			x = map_of(cfg, res, m, k, scratch);
-			printf("pss_in\t%s\t%s\t%.0f\t%.0f\t%.0f\n", cfg->methods[m].label,
-			       map_kind_names[k], x.median, x.min, x.max);
-		}
-	}
+	for (int as = 0; as < N_AS && cfg->mem_reps; as++)
+		for (int m = M_BARE + 1; m < N_METHODS && cfg->as[as]; m++)
+			print_tsv_memory(cfg, res, as, m, scratch);
 }
 
 static void print_human_time(const struct config *cfg, const struct results *res, double *scratch)
@@ -747,12 +1028,17 @@ static void print_human_time(const struct config *cfg, const struct results *res
 	}
 }
 
-static void print_human_memory(const struct config *cfg, const struct results *res, double *scratch)
+static void print_human_memory(const struct config *cfg, const struct results *res, enum as_mode as,
+			       double *scratch)
 {
-	if (!cfg->mem_reps)
+	static const char *const how[N_AS] = { "a child of this program",
+					       "PID 1 of a new PID namespace" };
+
+	if (!cfg->mem_reps || !cfg->as[as])
 		return;
-	printf("\nMemory of the init process while its child runs, kB, median of %zu:\n\n",
-	       cfg->mem_reps);
+	printf("\nMemory of the init process as %s, while its child runs,\n"
+	       "kB, median of %zu:\n\n",
+	       how[as], cfg->mem_reps);
 	printf("%-14s %-8s %8s %8s %8s  %s\n", "method", "linkage", "RSS", "PSS", "anon",
 	       "asleep in");
 	for (int m = M_BARE + 1; m < N_METHODS; m++) {
@@ -761,12 +1047,12 @@ static void print_human_memory(const struct config *cfg, const struct results *r
 		printf("%-14s %-8s", cfg->methods[m].label,
 		       bench_linkage_name(cfg->methods[m].linkage));
 		for (int f = 0; f < BENCH_MEM_FIELDS; f++)
-			printf(" %8.0f", memory_of(cfg, res, m, f, scratch).median);
-		printf("  %s\n", bench_syscall_name(cfg->idle_syscall[m]));
+			printf(" %8.0f", memory_of(cfg, res, as, m, f, scratch).median);
+		printf("  %s\n", bench_syscall_name(cfg->idle_syscall[as][m]));
 	}
-	printf("\nWhere the PSS goes, kB, median of %zu per mapping kind (/proc/PID/smaps;\n"
-	       "the medians need not add up to the PSS median above):\n\n",
-	       cfg->mem_reps);
+	printf("\nWhere the PSS goes as %s, kB, median of %zu per mapping\n"
+	       "kind (/proc/PID/smaps; the medians need not add up to the PSS median above):\n\n",
+	       how[as], cfg->mem_reps);
 	printf("%-14s", "method");
 	for (int k = 0; k < MAP_KINDS; k++)
 		printf(" %7s", map_kind_names[k]);
@@ -776,15 +1062,36 @@ static void print_human_memory(const struct config *cfg, const struct results *r
 			continue;
 		printf("%-14s", cfg->methods[m].label);
 		for (int k = 0; k < MAP_KINDS; k++)
-			printf(" %7.0f", map_of(cfg, res, m, k, scratch).median);
+			printf(" %7.0f", map_of(cfg, res, as, m, k, scratch).median);
 		printf("\n");
+	}
+}
+
+/* "target memory A rss <= B: met (...)" and the same for PSS, for the
+ * medians of x's two inits run as as. */
+static void print_memory_target(const struct config *cfg, const struct results *res,
+				enum as_mode as, const struct ratio *x, double *scratch)
+{
+	const char *a = cfg->methods[x->num].label, *b = cfg->methods[x->den].label;
+
+	if (!cfg->mem_reps || !cfg->as[as] || !ratio_runs(cfg, x))
+		return;
+	for (int f = BENCH_MEM_RSS; f <= BENCH_MEM_PSS; f++) {
+		double ka = memory_of(cfg, res, as, x->num, f, scratch).median;
+		double kb = memory_of(cfg, res, as, x->den, f, scratch).median;
+
+		printf("target memory %s%s %s <= %s%s: %s (%.0f kB vs %.0f kB, %+.0f kB)\n", a,
+		       as_suffix[as], bench_mem_field_name(f), b, as_suffix[as],
+		       ka <= kb ? "met" : "NOT met", ka, kb, ka - kb);
 	}
 }
 
 /* The issue's targets: collie init no slower than tini, and its memory no
  * larger, for the dynamic pair and for the static pair. The static collie
  * is the one `make static` builds (musl); the glibc-static collie-static
- * is compared in the ratios only. */
+ * is compared in the ratios only. As PID 1, where a container runs it,
+ * tini needs no -s to reap orphans: memory against plain tini and
+ * tini-static (time is measured only as a child). */
 static void print_verdict(const struct config *cfg, const struct results *res, double *scratch)
 {
 	static const struct ratio pairs[] = {
@@ -792,26 +1099,25 @@ static void print_verdict(const struct config *cfg, const struct results *res, d
 		{ M_COLLIE, M_TINI_S },
 		{ M_COLLIE_MUSL, M_TINI_STATIC_S },
 	};
+	static const struct ratio pid1_pairs[] = {
+		{ M_COLLIE, M_TINI },
+		{ M_COLLIE_MUSL, M_TINI_STATIC },
+	};
 
 	printf("\n");
 	for (size_t i = 0; i < COL_ARRAY_SIZE(pairs); i++) {
 		const struct ratio *x = &pairs[i];
-		const char *a = cfg->methods[x->num].label, *b = cfg->methods[x->den].label;
 		double t;
 
 		if (!ratio_runs(cfg, x))
 			continue;
 		t = ratio_of(cfg, res, Q_TIME, x, scratch).median;
-		printf("target time %s <= %s: %s (%.3fx)\n", a, b, t <= 1.0 ? "met" : "NOT met", t);
-		for (int f = BENCH_MEM_RSS; f <= BENCH_MEM_PSS && cfg->mem_reps; f++) {
-			double ka = memory_of(cfg, res, x->num, f, scratch).median;
-			double kb = memory_of(cfg, res, x->den, f, scratch).median;
-
-			printf("target memory %s %s <= %s: %s (%.0f kB vs %.0f kB, %+.0f kB)\n", a,
-			       bench_mem_field_name(f), b, ka <= kb ? "met" : "NOT met", ka, kb,
-			       ka - kb);
-		}
+		printf("target time %s <= %s: %s (%.3fx)\n", cfg->methods[x->num].label,
+		       cfg->methods[x->den].label, t <= 1.0 ? "met" : "NOT met", t);
+		print_memory_target(cfg, res, AS_CHILD, x, scratch);
 	}
+	for (size_t i = 0; i < COL_ARRAY_SIZE(pid1_pairs); i++)
+		print_memory_target(cfg, res, AS_PID1, &pid1_pairs[i], scratch);
 }
 
 int main(int argc, char **argv)
@@ -827,10 +1133,21 @@ int main(int argc, char **argv)
 	}
 	if (check_methods(&cfg) < 0)
 		return 1;
+	if (cfg.as[AS_PID1] && cfg.mem_reps) {
+		r = probe_pid1();
+		if (r < 0) {
+			fprintf(stderr,
+				"init: not measuring memory as PID 1: unshare(CLONE_NEWPID): "
+				"%s%s\n",
+				strerror(-r), r == -EPERM ? " (it needs root: CAP_SYS_ADMIN)" : "");
+			cfg.pid1_error = -r;
+			cfg.as[AS_PID1] = false;
+		}
+	}
 	cfg.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	res.us = calloc(cfg.reps * N_METHODS, sizeof(double));
-	res.kb = calloc(cfg.mem_reps * N_METHODS * BENCH_MEM_FIELDS + 1, sizeof(double));
-	res.map = calloc(cfg.mem_reps * N_METHODS * MAP_KINDS + 1, sizeof(double));
+	res.kb = calloc(N_AS * cfg.mem_reps * N_METHODS * BENCH_MEM_FIELDS + 1, sizeof(double));
+	res.map = calloc(N_AS * cfg.mem_reps * N_METHODS * MAP_KINDS + 1, sizeof(double));
 	scratch = calloc(cfg.reps + cfg.mem_reps, sizeof(double));
 	if (cfg.devnull < 0 || !res.us || !res.kb || !res.map || !scratch) {
 		fprintf(stderr, "init: setting up: %s\n", strerror(errno));
@@ -845,7 +1162,8 @@ int main(int argc, char **argv)
 	if (r == 0) {
 		print_tsv(&cfg, &res, scratch);
 		print_human_time(&cfg, &res, scratch);
-		print_human_memory(&cfg, &res, scratch);
+		for (int as = 0; as < N_AS; as++)
+			print_human_memory(&cfg, &res, as, scratch);
 		print_verdict(&cfg, &res, scratch);
 		bench_print_load("at end");
 	}
