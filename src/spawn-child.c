@@ -311,8 +311,13 @@ CHILD_CODE static void set_process_attrs(const struct col__spawn_ctx *c)
 	if (o->pdeathsig) {
 		if (prctl(PR_SET_PDEATHSIG, (unsigned long)o->pdeathsig, 0L, 0L, 0L) < 0)
 			child_fail(c, COL_SPAWN_STEP_PDEATHSIG, errno);
-		/* The parent may have died before prctl() took effect. */
-		if (getppid() != c->parent_pid)
+		/* The parent may have died before prctl() took effect: then we
+		 * have another. 0: a parent outside our PID namespace (the
+		 * caller unshared CLONE_NEWPID), which cannot be told apart
+		 * from the one that took its place. */
+		pid_t ppid = getppid();
+
+		if (ppid != c->parent_pid && ppid != 0)
 			child_fail(c, COL_SPAWN_STEP_PDEATHSIG, ESRCH);
 	}
 }

@@ -144,7 +144,12 @@ struct col_spawn_opts {
 	gid_t gid;			  /* with COL_SPAWN_SET_GID */
 	const gid_t *groups; /* with COL_SPAWN_SET_GROUPS (borrowed; may be NULL if n_groups 0) */
 	size_t n_groups;     /* number of supplementary groups */
-	int pdeathsig;	     /* signal the child gets when the spawning thread dies; 0 = none */
+	/* The signal the child gets when the spawning thread dies; 0 = none.
+	 * A parent that died before the child set it fails the spawn
+	 * (COL_SPAWN_STEP_PDEATHSIG, ESRCH), unless the child is in a PID
+	 * namespace the parent is not in (the caller unshared CLONE_NEWPID),
+	 * where its parent cannot be seen to change. */
+	int pdeathsig;
 	int cgroup_fd;	     /* with COL_SPAWN_SET_CGROUP: a cgroup2 directory (borrowed) */
 	unsigned flags;	     /* enum col_spawn_flags */
 };

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -580,6 +581,21 @@ TEST_NOLEAK(spawn, parent_death_signal_follows_the_spawning_thread)
 	cr_assert_eq(st.kind, COL_STATUS_KILLED);
 	cr_assert_eq(st.code, SIGTERM);
 	col_child_release(&a.child);
+}
+
+/* A child in a new PID namespace (PID 1 there) sees its parent as pid 0:
+ * with pdeathsig that is not a parent that died. */
+TEST_NOLEAK(spawn, pdeathsig_in_a_new_pid_namespace)
+{
+	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
+	char out[256];
+
+	if (unshare(CLONE_NEWPID) < 0)
+		cr_skip_test("cannot make a PID namespace here: %s", strerror(errno));
+	o.pdeathsig = SIGKILL;
+	cr_assert_eq(run_helper(&o, out, sizeof(out), "print-pgid", NULL), 0);
+	/* its pid; its group and session are outside, so 0 */
+	cr_assert_str_eq(out, "1 0 0\n", "the child is not PID 1 of its namespace: %s", out);
 }
 
 TEST_NOLEAK(spawn, signal_through_pidfd)
