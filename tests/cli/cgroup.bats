@@ -223,8 +223,10 @@ teardown() {
 @test "a restarted program: what its run left is ended before the next run starts" {
 	need_cgroups
 	# Each run forks a child that waits for one signal, prints its name
-	# and exits; the run itself exits at once and is started again.
-	conf "[program:forker]" "command=$H double-fork signals 1" \
+	# and exits (signals blocked before the fork: the stop signal comes as
+	# soon as the first process has exited); the run itself exits at once
+	# and is started again.
+	conf "[program:forker]" "command=$H block-signals double-fork signals 1" \
 		"startsecs=0" "autorestart=true" "stopwaitsecs=10"
 	up_ready
 	expect "forker: RUNNING -> EXITED"
@@ -249,8 +251,9 @@ teardown() {
 @test "a program that goes FATAL leaves nothing running; what ignores the stop signal is killed at stopwaitsecs" {
 	need_cgroups
 	# It exits at once, before startsecs: a failed start, then FATAL; its
-	# child ignores SIGTERM.
-	conf "[program:failer]" "command=$H double-fork ignore TERM echo child-up pause" \
+	# child ignores SIGTERM from birth (set before the fork: the stop
+	# signal comes as soon as the first process has exited).
+	conf "[program:failer]" "command=$H ignore TERM double-fork echo child-up pause" \
 		"startsecs=5" "startretries=1" "stopwaitsecs=1"
 	up_ready
 	expect "failer: sending SIGTERM to leftover process"
@@ -280,7 +283,7 @@ teardown() {
 
 @test "a stop while a failed run's leftovers are still being ended waits for them, and starts nothing" {
 	need_cgroups
-	conf "[program:failer]" "command=$H double-fork ignore TERM echo child-up pause" \
+	conf "[program:failer]" "command=$H ignore TERM double-fork echo child-up pause" \
 		"startsecs=5" "startretries=3" "stopwaitsecs=2"
 	up_ready
 	expect "failer: sending SIGTERM to leftover process"
