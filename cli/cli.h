@@ -18,13 +18,6 @@
 
 #ifndef COLLIE_VERSION
 #define COLLIE_VERSION "unknown"
-/* Whether name is one of the commands that talk to a running supervisor. */
-bool cli_is_client_command(const char *name);
-
-/* collie status|start|stop|restart|signal|pid|down: ask a running
- * supervisor through its control socket (argv[0] is the command). */
-int cli_client(int argc, char **argv);
-
 #endif
 
 /* Print "collie: " and the formatted message on stderr. */
@@ -41,6 +34,18 @@ int cli_check(int argc, char **argv);
 
 /* collie init: run one program as PID 1 (or a subreaper) over it. */
 int cli_init(int argc, char **argv);
+
+/*
+ * Every command but init (argv[1] is the command; argc > 1): what the
+ * collie executable runs for them. In the default build it lives in a
+ * module the executable loads for them (main.c), so that `collie init`, a
+ * container's PID 1 for its whole life, maps no more code than it runs;
+ * -Dcli_module=false and static builds link it in.
+ */
+int collie_cli_main(int argc, char **argv) __attribute__((visibility("default")));
+
+/* The version the module was built as: the executable checks it. */
+extern const char collie_cli_version[] __attribute__((visibility("default")));
 
 /* Whether name is one of the commands that talk to a running supervisor. */
 bool cli_is_client_command(const char *name);

@@ -1,64 +1,33 @@
 /*
- * main.c - the collie command: dispatch to a subcommand.
+ * main.c - the collie executable: `collie init` here, every other command
+ * through collie_cli_main() (commands.c).
  *
- * Every subcommand lives in its own file and uses only libcollie's public
- * API; this file knows their names and nothing else.
+ * collie init is a container's PID 1 for the container's whole life, and
+ * the kernel counts a mapped executable at about its whole size, not at
+ * the part that runs: a fault maps every cached page of the 64 kB window
+ * around it (fault-around; docs/benchmarks.md, "Init"). So in the default
+ * build this executable holds init and the part of libcollie it uses and
+ * nothing else, built for size (cli/meson.build), and the other commands
+ * live in a module, collie-cli.so, which it loads for them. An idle collie
+ * init then holds no more memory than tini. -Dcli_module=false and the
+ * static build (-Dstatic_collie=true: one file for FROM scratch images)
+ * link everything into this executable.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
-#include <stdarg.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef COLLIE_CLI_MODULE_DIR
+#include <dlfcn.h>
+#endif
 
+#include "collie/common.h"
 #include "cli.h"
 #include "banned.h"
-
-static const char usage_text[] =
-	"usage: collie COMMAND [ARGS...]\n"
-	"\n"
-	"Commands:\n"
-	"  run [--pipefail] [--] COMMAND-LINE\n"
-	"  run [--pipefail] --file FILE\n"
-	"                 run a command line in collie's command language (quoting,\n"
-	"                 $VAR, VAR=value, pipelines, redirections; no shell) and exit\n"
-	"                 with its status\n"
-	"  init [OPTIONS] [--] PROGRAM [ARGS...]\n"
-	"                 run PROGRAM as a container's PID 1 (or as a subreaper):\n"
-	"                 reap zombies, forward signals, exit with its status;\n"
-	"                 see 'collie init --help'\n"
-	"  up [-c FILE] [-m FORMATION] [-v]\n"
-	"                 start the programs of a configuration and keep them alive\n"
-	"                 in the foreground; SIGTERM or ^C stops them all\n"
-	"  check [-c FILE] [-m FORMATION]\n"
-	"                 validate a configuration (collie.ini, a supervisord.conf or a\n"
-	"                 Procfile) and print it as collie would run it; see\n"
-	"                 collie.conf(5)\n"
-	"  status|start|stop|restart|signal|pid|down|update ...\n"
-	"                 control a running 'collie up' through its control socket\n"
-	"                 (update: reload the configuration, as SIGHUP does);\n"
-	"                 see 'collie COMMAND --help'\n"
-	"  logs [-f] [-n N] [NAME...]\n"
-	"                 print what is kept of the programs' output (all of it, or\n"
-	"                 the last N lines), and with -f follow it\n"
-	"  logs --reopen  reopen every log file (after logrotate renamed them)\n"
-	"  version        print the version\n"
-	"  help           print this help\n"
-	"\n"
-	"See collie(1).\n";
-
-void cli_error(const char *fmt, ...)
-{
-	char text[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	/* one write, so that it is not cut by what others write there */
-	fprintf(stderr, "collie: %s\n", text);
-}
 
 /*
  * Make sure fds 0, 1 and 2 are open, before anything else opens an fd: a
@@ -88,33 +57,77 @@ static void guard_stdio(void)
 	}
 }
 
+#ifdef COLLIE_CLI_MODULE_DIR
+/*
+ * Where the module may be, in this order: beside this executable (the
+ * build tree); where the installation puts it, relative to this executable
+ * (an installation moved as a whole, or under DESTDIR); and where it was
+ * installed, for when this executable's path cannot be read (no /proc).
+ * Full paths only: no search path (LD_LIBRARY_PATH) can put another module
+ * in its place. (Not dlopen()'s "$ORIGIN": that is the directory of
+ * whoever calls dlopen(), which under AddressSanitizer is libasan.)
+ */
+static const char *const module_places[] = { "", "/" COLLIE_CLI_MODULE_REL };
+
+/* Load the module of the other commands and run the command there. */
+static int run_commands(int argc, char **argv)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 64], why[512] = "";
+	bool telling = false;
+	void *module = NULL;
+	int (*cli_main)(int, char **);
+	const char *version;
+	ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+	char *slash;
+
+	dir[n > 0 ? n : 0] = 0;
+	slash = strrchr(dir, '/');
+	for (size_t i = 0; i <= COL_ARRAY_SIZE(module_places) && !module; i++) {
+		const char *e;
+
+		if (i < COL_ARRAY_SIZE(module_places)) {
+			if (!slash)
+				continue;
+			snprintf(path, sizeof(path), "%.*s%s/collie-cli.so", (int)(slash - dir), dir,
+				 module_places[i]);
+		} else {
+			snprintf(path, sizeof(path), "%s/collie-cli.so", COLLIE_CLI_MODULE_DIR);
+		}
+		module = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		e = module ? NULL : dlerror();
+		/* The most telling failure: of a file that is there, else the last. */
+		if (e && !telling) {
+			snprintf(why, sizeof(why), "%s", e);
+			telling = !strstr(e, "No such file");
+		}
+	}
+	if (!module) {
+		cli_error("cannot load collie-cli.so, which holds every command but init: %s "
+			  "(it belongs in %s; install collie again)",
+			  why, COLLIE_CLI_MODULE_DIR);
+		return CLI_EXIT_FAILURE;
+	}
+	version = dlsym(module, "collie_cli_version");
+	cli_main = (int (*)(int, char **))dlsym(module, "collie_cli_main");
+	if (!version || !cli_main || strcmp(version, COLLIE_VERSION) != 0) {
+		cli_error("collie-cli.so is not the module of this collie %s (it is %s): "
+			  "install collie again",
+			  COLLIE_VERSION, version ? version : "no collie module");
+		return CLI_EXIT_FAILURE;
+	}
+	return cli_main(argc, argv);
+}
+#else
+static int run_commands(int argc, char **argv)
+{
+	return collie_cli_main(argc, argv);
+}
+#endif
+
 int main(int argc, char **argv)
 {
-	const char *cmd = argc > 1 ? argv[1] : NULL;
-
 	guard_stdio();
-	if (!cmd) {
-		fputs(usage_text, stderr);
-		return CLI_EXIT_USAGE;
-	}
-	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-		fputs(usage_text, stdout);
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("collie %s\n", COLLIE_VERSION);
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(cmd, "run") == 0)
-		return cli_run(argc - 1, argv + 1);
-	if (strcmp(cmd, "up") == 0)
-		return cli_up(argc - 1, argv + 1);
-	if (strcmp(cmd, "init") == 0)
+	if (argc > 1 && strcmp(argv[1], "init") == 0)
 		return cli_init(argc - 1, argv + 1);
-	if (strcmp(cmd, "check") == 0)
-		return cli_check(argc - 1, argv + 1);
-	if (cli_is_client_command(cmd))
-		return cli_client(argc - 1, argv + 1);
-	cli_error("unknown command '%s'; try 'collie help'", cmd);
-	return CLI_EXIT_USAGE;
+	return run_commands(argc, argv);
 }

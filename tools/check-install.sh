@@ -22,6 +22,11 @@ need() {
 	if [ -e "$1" ]; then echo "install: ok   $2"; else echo "install: MISSING $2 ($1)"; fail=1; fi
 }
 need "$root/bin/collie" "collie binary"
+if [ "$(meson introspect "$build" --buildoptions |
+	python3 -c 'import json,sys; o={o["name"]:o["value"] for o in json.load(sys.stdin)}; print(o["cli_module"] and not o["static_collie"])')" = True ]; then
+	need "$lib/collie/collie-cli.so" "the module of collie's commands but init"
+	module=yes
+fi
 for h in common fd sig reap spawn loop cmdline daemon unix proc; do
 	need "$root/include/collie/$h.h" "header collie/$h.h"
 done
@@ -63,3 +68,12 @@ PKG_CONFIG_SYSROOT_DIR="$dest" PKG_CONFIG_PATH="$lib/pkgconfig" \
 out="$(LD_LIBRARY_PATH="$lib" "$dest/use")"
 [ "$out" = "exited 0" ] || { echo "install: program built with pkg-config printed '$out'"; exit 1; }
 echo "install: ok   a program built with pkg-config against the installed library runs"
+
+# The installed collie runs from where it is, finding its module relative
+# to itself (not yet at $prefix: this is DESTDIR).
+out="$("$root/bin/collie" version)" ||
+	{ echo "install: the installed collie cannot run 'version'"; exit 1; }
+[ "$out" = "collie $(meson introspect "$build" --projectinfo |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')" ] ||
+	{ echo "install: the installed collie printed '$out'"; exit 1; }
+echo "install: ok   the installed collie runs${module:+ (its module found relative to it)}"

@@ -116,3 +116,24 @@ teardown() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"--single-child"* ]]
 }
+
+# The default build keeps every command but init in a module, collie-cli.so,
+# that the collie executable loads for them (cli/main.c).
+@test "collie init needs nothing but the collie executable; the other commands say where their module belongs" {
+	[ -e "$(dirname "$COLLIE")/collie-cli.so" ] || skip "collie is built as one executable (-Dcli_module=false)"
+	mkdir "$TMP/alone"
+	cp "$COLLIE" "$TMP/alone/collie"
+	run -3 "$TMP/alone/collie" init -- "$COLLIE_TEST_HELPER" exit 3
+	run "$TMP/alone/collie" version
+	[ "$status" -ne 0 ] || skip "a collie is installed where this one looks for its module"
+	[ "$status" -eq 1 ]
+	[[ "$output" == "collie: cannot load collie-cli.so, which holds every command but init: "*"/collie-cli.so: cannot open shared object file: No such file or directory (it belongs in /"*"; install collie again)" ]]
+	# A module of another version is refused, not run.
+	cp "$COLLIE_OTHER_MODULE" "$TMP/alone/collie-cli.so"
+	run -1 "$TMP/alone/collie" status
+	[[ "$output" == *"collie-cli.so is not the module of this collie"*"(it is 0.0.0-another)"* ]]
+	# Its own module beside it: everything runs.
+	cp "$(dirname "$COLLIE")/collie-cli.so" "$TMP/alone/collie-cli.so"
+	run -0 "$TMP/alone/collie" version
+	[[ "$output" == "collie "* ]]
+}

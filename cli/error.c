@@ -1,0 +1,21 @@
+/*
+ * error.c - how every part of the collie command reports an error. Built
+ * into the executable and into the module of the other commands alike.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "banned.h"
+
+void cli_error(const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	/* one write, so that it is not cut by what others write there */
+	fprintf(stderr, "collie: %s\n", text);
+}
