@@ -67,32 +67,33 @@ static void guard_stdio(void)
  * in its place. (Not dlopen()'s "$ORIGIN": that is the directory of
  * whoever calls dlopen(), which under AddressSanitizer is libasan.)
  */
-static const char *const module_places[] = { "", "/" COLLIE_CLI_MODULE_REL };
+static const char *const module_places[] = {
+	"/collie-cli.so",
+	"/" COLLIE_CLI_MODULE_REL "/collie-cli.so",
+	COLLIE_CLI_MODULE_DIR "/collie-cli.so",
+};
 
 /* Load the module of the other commands and run the command there. */
 static int run_commands(int argc, char **argv)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 64], why[512] = "";
+	char dir[PATH_MAX] = "", path[PATH_MAX + 64], why[512] = "";
 	bool telling = false;
 	void *module = NULL;
 	int (*cli_main)(int, char **);
 	const char *version;
-	ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
 	char *slash;
 
-	dir[n > 0 ? n : 0] = 0;
-	slash = strrchr(dir, '/');
-	for (size_t i = 0; i <= COL_ARRAY_SIZE(module_places) && !module; i++) {
+	if (readlink("/proc/self/exe", dir, sizeof(dir) - 1) > 0 && (slash = strrchr(dir, '/')))
+		*slash = 0;
+	else
+		dir[0] = 0;
+	for (size_t i = 0; i < COL_ARRAY_SIZE(module_places) && !module; i++) {
+		bool last = i == COL_ARRAY_SIZE(module_places) - 1;
 		const char *e;
 
-		if (i < COL_ARRAY_SIZE(module_places)) {
-			if (!slash)
-				continue;
-			snprintf(path, sizeof(path), "%.*s%s/collie-cli.so", (int)(slash - dir), dir,
-				 module_places[i]);
-		} else {
-			snprintf(path, sizeof(path), "%s/collie-cli.so", COLLIE_CLI_MODULE_DIR);
-		}
+		if (!last && !dir[0])
+			continue;
+		snprintf(path, sizeof(path), "%s%s", last ? "" : dir, module_places[i]);
 		module = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 		e = module ? NULL : dlerror();
 		/* The most telling failure: of a file that is there, else the last. */
