@@ -48,4 +48,4 @@ install: build
 	meson install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-san build-static
+	rm -rf $(BUILD) build-san build-static build-one
