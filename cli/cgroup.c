@@ -626,9 +626,19 @@ void cgroup_free(struct cgroup *cg)
 	if (cg->wd >= 0)
 		inotify_rm_watch(cg->cgs->inotify, cg->wd);
 	if (cg->dirfd >= 0 && cg->rel) {
-		kill_dir(cg->dirfd, cg->rel);
-		/* EBUSY until the killed are gone: cgroups_free() removes it then. */
-		unlinkat(cg->cgs->dirfd, cg->name, AT_REMOVEDIR);
+		/* Killed only when something is in it: a cgroup that cgroup.kill
+		 * was written to must not be used again (on Linux 6.18 whatever
+		 * was cloned into it later was killed at birth), and an empty
+		 * one may well be, when its removal fails. */
+		bool populated = dir_populated(cg->dirfd);
+
+		if (populated)
+			kill_dir(cg->dirfd, cg->rel);
+		/* EBUSY: the killed are not gone yet (cgroups_free() removes it
+		 * then), or the program made sub-cgroups: empty, they go now. */
+		if (unlinkat(cg->cgs->dirfd, cg->name, AT_REMOVEDIR) < 0 && errno == EBUSY &&
+		    !populated)
+			remove_tree(cg->cgs->dirfd, cg->name, cg->rel, col_now());
 	}
 	col_close(cg->dirfd);
 	free(cg->name);

@@ -3,8 +3,9 @@
  *
  * Every subcommand lives in its own file and uses only libcollie's public
  * API; this file knows their names and nothing else. The collie
- * executable (main.c) runs `init` itself and calls collie_cli_main() for
- * the rest, from the module it loads in the default build.
+ * executable (main.c) runs `init` and `version` itself and calls
+ * collie_cli_main() for the rest, from the module it loads in the default
+ * build.
  */
 #include <stdio.h>
 #include <string.h>
@@ -57,10 +58,6 @@ int collie_cli_main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		fputs(usage_text, stdout);
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("collie %s\n", COLLIE_VERSION);
 		return CLI_EXIT_OK;
 	}
 	if (strcmp(cmd, "run") == 0)

@@ -426,8 +426,10 @@ static int start_child(struct init_state *s, char **argv, const sigset_t *mask)
 static void __attribute__((noinline)) trim_stack(void)
 {
 	const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-	volatile char here = 0;
-	uintptr_t below = ((uintptr_t)&here & ~(page - 1)) - page;
+	/* the frame's address, not a local's: AddressSanitizer may keep
+	 * locals on a "fake stack" in the heap */
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	uintptr_t below = (here & ~(page - 1)) - page;
 
 	madvise((void *)(below - TRIM_STACK_BYTES), TRIM_STACK_BYTES, MADV_DONTNEED);
 }

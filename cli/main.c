@@ -77,21 +77,22 @@ static const char *const module_places[] = {
 static int run_commands(int argc, char **argv)
 {
 	char dir[PATH_MAX] = "", path[PATH_MAX + 64], why[512] = "";
-	bool telling = false;
+	bool telling = false, have_dir = false;
 	void *module = NULL;
 	int (*cli_main)(int, char **);
 	const char *version;
 	char *slash;
 
-	if (readlink("/proc/self/exe", dir, sizeof(dir) - 1) > 0 && (slash = strrchr(dir, '/')))
+	/* dir: this executable's directory, "" for / */
+	if (readlink("/proc/self/exe", dir, sizeof(dir) - 1) > 0 && (slash = strrchr(dir, '/'))) {
 		*slash = 0;
-	else
-		dir[0] = 0;
+		have_dir = true;
+	}
 	for (size_t i = 0; i < COL_ARRAY_SIZE(module_places) && !module; i++) {
 		bool last = i == COL_ARRAY_SIZE(module_places) - 1;
 		const char *e;
 
-		if (!last && !dir[0])
+		if (!last && !have_dir)
 			continue;
 		snprintf(path, sizeof(path), "%s%s", last ? "" : dir, module_places[i]);
 		/* Lazy: a command binds only the functions it calls (-0.1 ms
@@ -133,5 +134,10 @@ int main(int argc, char **argv)
 	guard_stdio();
 	if (argc > 1 && strcmp(argv[1], "init") == 0)
 		return cli_init(argc - 1, argv + 1);
+	/* here too, so that an installation without its module can say what it is */
+	if (argc > 1 && (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)) {
+		printf("collie %s\n", COLLIE_VERSION);
+		return CLI_EXIT_OK;
+	}
 	return run_commands(argc, argv);
 }

@@ -226,6 +226,24 @@ static void run_ended(struct sv_proc *p)
  * nobody else will pass it on; at stopwaitsecs the whole cgroup gets
  * SIGKILL; and it is STOPPED only when the cgroup is empty.
  */
+/*
+ * The wait for what a run left in its cgroup is over (it is gone, or it
+ * cannot be killed): the start that waited for it, unless everything is
+ * stopping or it is STOPPING itself (then its stop ends, and a start that
+ * is wanted comes through pump()).
+ */
+static void leftovers_ended(struct sv_proc *p)
+{
+	bool start = p->start_after_leftovers;
+
+	p->ending_leftovers = false;
+	p->start_after_leftovers = false;
+	if (p->leftovers_timer)
+		col_timer_set(p->leftovers_timer, COL_USEC_INFINITY, 0);
+	if (start && !p->sv->stopping_all && p->state != SV_STOPPING)
+		spawn_proc(p);
+}
+
 /* SIGKILL for everything in its cgroup. If that fails, a start that
  * waits for its leftovers to go would wait for ever: it waits no more. */
 static void cgroup_kill_tree(struct sv_proc *p)
@@ -235,13 +253,8 @@ static void cgroup_kill_tree(struct sv_proc *p)
 	if (r >= 0)
 		return;
 	fprintf(stderr, "collie: %s: cannot kill its cgroup: %s\n", p->cp->name, strerror(-r));
-	if (p->ending_leftovers && p->state != SV_STOPPING) {
-		p->ending_leftovers = false;
-		if (p->start_after_leftovers) {
-			p->start_after_leftovers = false;
-			spawn_proc(p);
-		}
-	}
+	if (p->ending_leftovers && p->state != SV_STOPPING)
+		leftovers_ended(p);
 }
 
 static void on_cgroup_empty(struct cgroup *cg, void *data)
@@ -259,16 +272,11 @@ static void on_cgroup_empty(struct cgroup *cg, void *data)
 	 */
 	cgroup_free(p->cg);
 	p->cg = NULL;
-	if (p->ending_leftovers) {
-		p->ending_leftovers = false;
-		col_timer_set(p->leftovers_timer, COL_USEC_INFINITY, 0);
-	}
+	if (p->ending_leftovers)
+		leftovers_ended(p);
 	if (p->state == SV_STOPPING) {
 		disarm(p);
 		set_state(p, SV_STOPPED);
-	} else if (p->start_after_leftovers) {
-		p->start_after_leftovers = false;
-		spawn_proc(p);
 	}
 	pump(p->sv);
 }
@@ -352,6 +360,8 @@ static bool cgroup_stop_ended(struct sv_proc *p)
 	if (!p->cg || !cgroup_populated(p->cg))
 		return false;
 	set_state(p, SV_STOPPING);
+	if (p->ending_leftovers)
+		return true; /* signalled already; their timer kills them */
 	cgroup_signal(p->cg, p->prog->stopsignal, sv_trace ? p->cp->name : NULL);
 	arm(p, TIMER_STOPWAIT, p->prog->stopwait);
 	return true;
@@ -919,8 +929,10 @@ void sv_start_autostart(struct sv *sv)
 void sv_stop_all(struct sv *sv)
 {
 	sv->stopping_all = true;
-	for (size_t i = 0; i < sv->n_procs; i++)
-		sv->procs[i]->want_start = false;
+	for (size_t i = 0; i < sv->n_procs + sv->n_retired; i++) {
+		any_proc(sv, i)->want_start = false;
+		any_proc(sv, i)->start_after_leftovers = false;
+	}
 	pump_stops(sv);
 }
 
@@ -1001,6 +1013,13 @@ int sv_proc_start(struct sv_proc *p)
 	p->fails = 0;
 	disarm(p);
 	p->want_start = true;
+	if (p->ending_leftovers) {
+		/* What its last run left is still being ended: STOPPING until
+		 * it is gone, then the start; so a `collie start` waiting for
+		 * it does not take the FATAL of the last run for its answer. */
+		p->start_after_leftovers = false;
+		set_state(p, SV_STOPPING);
+	}
 	pump(p->sv);
 	return 0;
 }
@@ -1009,9 +1028,13 @@ int sv_proc_stop(struct sv_proc *p)
 {
 	if (p->want_start && !active(p)) {
 		p->want_start = false; /* it was waiting for its dependencies */
+		p->start_after_leftovers = false;
 		return 0;
 	}
+	/* (ending_leftovers: its cgroup may have emptied a moment ago, with
+	 * the event not yet read; the start that waits for it is cancelled) */
 	if (!active(p) && !(p->state == SV_EXITED && p->timer_for == TIMER_BACKOFF) &&
+	    !p->ending_leftovers &&
 	    !((p->state == SV_EXITED || p->state == SV_FATAL) && p->cg && cgroup_populated(p->cg)))
 		return -EALREADY;
 	begin_stop(p);

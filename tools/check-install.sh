@@ -70,10 +70,17 @@ out="$(LD_LIBRARY_PATH="$lib" "$dest/use")"
 echo "install: ok   a program built with pkg-config against the installed library runs"
 
 # The installed collie runs from where it is, finding its module relative
-# to itself (not yet at $prefix: this is DESTDIR).
-out="$("$root/bin/collie" version)" ||
-	{ echo "install: the installed collie cannot run 'version'"; exit 1; }
-[ "$out" = "collie $(meson introspect "$build" --projectinfo |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')" ] ||
-	{ echo "install: the installed collie printed '$out'"; exit 1; }
+# to itself (not yet at $prefix: this is DESTDIR). `check` needs the
+# module; ld.so's trace says which file it loaded (not one at $prefix).
+conf="$dest/c.ini"
+printf '[program:x]\ncommand=true\n' > "$conf"
+trace="$(LD_DEBUG=files "$root/bin/collie" check -c "$conf" 2>&1 >/dev/null)" ||
+	{ echo "install: the installed collie cannot run 'check': $trace" | tail -n 3; exit 1; }
+if [ -n "${module:-}" ]; then
+	loaded="$(printf '%s\n' "$trace" | sed -n 's/.*file=\([^ ]*collie-cli\.so\) .*generating link map.*/\1/p')"
+	case "$loaded" in
+	"$root"/*) ;;
+	*) echo "install: the installed collie loaded '$loaded', not the module under $root"; exit 1 ;;
+	esac
+fi
 echo "install: ok   the installed collie runs${module:+ (its module found relative to it)}"

@@ -28,7 +28,7 @@ up=$!
 i=0
 until "$c" status sleeper 2>/dev/null | grep -q RUNNING; do
 	i=$((i + 1))
-	[ "$i" -le 200 ] || { kill "$up"; wait "$up"; fail "up: never RUNNING: $(cat "$tmp/err")"; }
+	[ "$i" -le 200 ] || { kill "$up"; wait "$up" || true; fail "up: never RUNNING: $(cat "$tmp/err")"; }
 	sleep 0.05
 done
 "$c" down >/dev/null || fail "down"

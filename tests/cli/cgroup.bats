@@ -302,3 +302,67 @@ teardown() {
 	# It was never started again.
 	[ "$(grep -c "BACKOFF -> STARTING" "$TMP/seen")" -eq 0 ]
 }
+
+@test "collie start of a FATAL program whose leftovers are being ended: STOPPING until they are gone, then it starts" {
+	need_cgroups
+	# The first run fails at once (before startsecs) and leaves a child
+	# that ignores SIGTERM; once $TMP/fixed exists, a run just waits.
+	conf "[program:failer]" \
+		"command=sh -c 'test -e $TMP/fixed && exec $H pause; exec $H ignore TERM double-fork echo child-up pause'" \
+		"startsecs=1" "startretries=0" "stopwaitsecs=2"
+	up_ready
+	expect "failer: BACKOFF -> FATAL"
+	expect_out "child-up"
+	touch "$TMP/fixed"
+	run "$COLLIE" start failer
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"failer: started"* ]]
+	expect "failer: FATAL -> STOPPING"
+	expect "what its last run left behind still runs 2.0 s after the stop signal: SIGKILL"
+	expect "failer: STOPPING -> STOPPED"
+	expect "failer: STOPPED -> STARTING"
+	expect "failer: STARTING -> RUNNING"
+	finish
+	[ "$STATUS" -eq 0 ]
+}
+
+@test "collie stop while a start waits for leftovers: nothing starts" {
+	need_cgroups
+	conf "[program:failer]" "command=$H ignore TERM double-fork echo child-up pause" \
+		"startsecs=1" "startretries=0" "stopwaitsecs=2"
+	up_ready
+	expect "failer: BACKOFF -> FATAL"
+	"$COLLIE" start failer > "$TMP/start.out" 2>&1 &
+	start=$!
+	expect "failer: FATAL -> STOPPING"
+	run "$COLLIE" stop failer
+	[ "$status" -eq 0 ]
+	expect "failer: STOPPING -> STOPPED"
+	start_status=0
+	wait "$start" || start_status=$?
+	[ "$start_status" -eq 1 ]
+	grep -q "stopped before it was running" "$TMP/start.out"
+	finish
+	[ "$STATUS" -eq 0 ]
+	! sed -n '/failer: FATAL -> STOPPING/,$p' "$TMP/seen" | grep -q "failer: STOPPED -> STARTING"
+}
+
+@test "collie's shutdown while a restart waits for a run's leftovers starts nothing" {
+	need_cgroups
+	# forker's run (RUNNING at once: startsecs=0) exits at once, to be
+	# started again, and leaves a child that ignores SIGTERM, killed at
+	# 3 s; slow keeps collie stopping for 4 s, after that.
+	conf "[program:slow]" "command=$H ignore TERM echo slow-up pause" "startsecs=0" \
+		"stopwaitsecs=4" "priority=1" \
+		"[program:forker]" "command=$H ignore TERM double-fork echo child-up pause" \
+		"startsecs=0" "autorestart=true" "stopwaitsecs=3" "priority=2"
+	up_ready
+	expect_any "forker: RUNNING -> EXITED"
+	expect "forker: sending SIGTERM to leftover process"
+	kill -TERM "$UP_PID"
+	expect "stopping everything"
+	expect "forker: what its last run left behind still runs 3.0 s after the stop signal: SIGKILL"
+	wait_up
+	[ "$STATUS" -eq 0 ]
+	! sed -n '/stopping everything/,$p' "$TMP/seen" | grep -q "forker: EXITED -> STARTING"
+}

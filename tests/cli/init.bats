@@ -124,7 +124,10 @@ teardown() {
 	mkdir "$TMP/alone"
 	cp "$COLLIE" "$TMP/alone/collie"
 	run -3 "$TMP/alone/collie" init -- "$COLLIE_TEST_HELPER" exit 3
-	run "$TMP/alone/collie" version
+	# version too: an installation without its module can say what it is
+	run -0 "$TMP/alone/collie" version
+	[[ "$output" == "collie "* ]]
+	run "$TMP/alone/collie" check -c /dev/null
 	[ "$status" -ne 0 ] || skip "a collie is installed where this one looks for its module"
 	[ "$status" -eq 1 ]
 	[[ "$output" == "collie: cannot load collie-cli.so, which holds every command but init: "*"/collie-cli.so: cannot open shared object file: No such file or directory (it belongs in /"*"; install collie again)" ]]
@@ -134,6 +137,6 @@ teardown() {
 	[[ "$output" == *"collie-cli.so is not the module of this collie"*"(it is 0.0.0-another)"* ]]
 	# Its own module beside it: everything runs.
 	cp "$(dirname "$COLLIE")/collie-cli.so" "$TMP/alone/collie-cli.so"
-	run -0 "$TMP/alone/collie" version
-	[[ "$output" == "collie "* ]]
+	run -0 "$TMP/alone/collie" help
+	[[ "$output" == "usage: collie COMMAND"* ]]
 }
