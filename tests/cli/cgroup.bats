@@ -366,3 +366,29 @@ teardown() {
 	[ "$STATUS" -eq 0 ]
 	! sed -n '/stopping everything/,$p' "$TMP/seen" | grep -q "forker: EXITED -> STARTING"
 }
+
+@test "a reload that changes a FATAL program whose leftovers are being ended: the new version starts once they are gone" {
+	need_cgroups
+	conf "[program:failer]" "command=$H ignore TERM double-fork echo v1-child pause" \
+		"startsecs=1" "startretries=0" "stopwaitsecs=2"
+	up_ready
+	expect "failer: BACKOFF -> FATAL"
+	expect_out "v1-child"
+	conf "[program:failer]" "command=$H echo v2-up pause" "startsecs=0" "stopwaitsecs=2"
+	kill -HUP "$UP_PID"
+	# the old one is STOPPING until its leftover is killed, then removed
+	expect "failer: FATAL -> STOPPING"
+	expect_any "update: failer changed"
+	expect "what its last run left behind still runs 2.0 s after the stop signal: SIGKILL"
+	expect "failer: STOPPING -> STOPPED"
+	expect "failer: STOPPED -> STARTING"
+	expect_out "v2-up"
+	child="$(awk '$3 ~ /^[0-9]+$/ { print $3; exit }' "$TMP/out")"
+	gone "$child"
+	# nothing of v1 is in the cgroup v2 runs in
+	for pid in $(cat "$OWN/collie-$UP_PID/failer/cgroup.procs"); do
+		[ "$pid" != "$child" ]
+	done
+	finish
+	[ "$STATUS" -eq 0 ]
+}
