@@ -140,3 +140,20 @@ teardown() {
 	run -0 "$TMP/alone/collie" help
 	[[ "$output" == "usage: collie COMMAND"* ]]
 }
+
+@test "the module beside an executable at / is found (an image that copies both to its root)" {
+	[ -e "$(dirname "$COLLIE")/collie-cli.so" ] || skip "collie is built as one executable (-Dcli_module=false)"
+	[ "$(id -u)" = 0 ] && unshare --mount --pid --fork --mount-proc true 2>/dev/null ||
+		skip "needs root and unshare for a root file system of its own"
+	root="$TMP/root"
+	mkdir -p "$root/proc"
+	cp "$COLLIE" "$(dirname "$COLLIE")/collie-cli.so" "$root/"
+	# the libraries both need, where ld.so looks for them
+	for lib in $(ldd "$COLLIE" "$root/collie-cli.so" | awk '/=>/ { print $3 } /ld-linux/ { print $1 }' | sort -u); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+	printf '[program:x]\ncommand=/collie version\n' > "$root/c.ini"
+	run -0 timeout 20 unshare --mount --pid --fork --mount-proc --root="$root" /collie check -c /c.ini
+	[[ "$output" == *"[program:x] ; /c.ini:1"* ]]
+}
