@@ -35,9 +35,10 @@ need_cgroups() {
 	MNT="$(cgroup2_mount)"
 	[ -n "$MNT" ] || skip "no cgroup2 file system is mounted"
 	OWN="$(cgroup_dir self)"
-	mkdir "$OWN/collie-bats-probe-$$" 2>/dev/null ||
+	# (not named collie-*: a collie starting meanwhile would remove it)
+	mkdir "$OWN/bats-probe-$$" 2>/dev/null ||
 		skip "cannot make a cgroup in $OWN (not delegated to this user)"
-	rmdir "$OWN/collie-bats-probe-$$"
+	rmdir "$OWN/bats-probe-$$"
 }
 
 setup() {
@@ -53,6 +54,7 @@ teardown() {
 		wait "$other" 2>/dev/null || true
 	fi
 	sv_teardown
+	[ -z "${iso:-}" ] || rmdir "$iso" 2>/dev/null || true
 }
 
 @test "stop ends a grandchild that called setsid and ignores SIGTERM, and removes its cgroup" {
@@ -131,11 +133,18 @@ teardown() {
 
 @test "a cgroup left by a collie that is gone is emptied and removed at start" {
 	need_cgroups
+	# collie up runs in a cgroup of this test's own, and the stale tree
+	# is made there: any collie removes the stale trees beside its own,
+	# and the other suites' collies run beside this one. (Not named
+	# collie-*: a collie would take it for a stale tree.)
+	iso="$OWN/bats-iso-$$"
+	mkdir "$iso"
+	UP_PREFIX=(sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$iso")
 	# A pid that no longer runs: a finished child of ours.
 	"$H" exit 0 &
 	dead=$!
 	wait "$dead"
-	stale="$OWN/collie-$dead"
+	stale="$iso/collie-$dead"
 	mkdir -p "$stale/web"
 	"$H" pause 7<&- &
 	victim=$!
@@ -143,7 +152,7 @@ teardown() {
 	conf "[program:plain]" "command=$H pause" "startsecs=0"
 	up_ready
 	# Removed before the control socket listens: no waiting needed.
-	expect_any "removing cgroup $(sed -n 's/^0:://p' /proc/self/cgroup | sed 's,/$,,')/collie-$dead"
+	expect_any "removing cgroup ${iso#"$MNT"}/collie-$dead"
 	gone "$victim"
 	st=0
 	wait "$victim" || st=$?
