@@ -99,6 +99,15 @@ static bool active(const struct sv_proc *p)
 
 static void arm(struct sv_proc *p, enum timer_purpose why, uint64_t delay);
 
+/* Make *timer fire cb(p) at `at`, the timer made at its first use.
+ * -errno: no memory for it. */
+static int timer_at(struct sv_proc *p, struct col_source **timer, col_timer_fn *cb, uint64_t at)
+{
+	if (*timer)
+		return col_timer_set(*timer, at, 0);
+	return col_loop_add_timer(p->sv->loop, at, 0, cb, p, timer);
+}
+
 static void disarm(struct sv_proc *p)
 {
 	if (p->timer)
@@ -226,6 +235,12 @@ static void run_ended(struct sv_proc *p)
  * nobody else will pass it on; at stopwaitsecs the whole cgroup gets
  * SIGKILL; and it is STOPPED only when the cgroup is empty.
  */
+/* The stop signal to everything in its cgroup (each named with -v). */
+static void signal_cgroup(struct sv_proc *p)
+{
+	cgroup_signal(p->cg, p->prog->stopsignal, sv_trace ? p->cp->name : NULL);
+}
+
 /*
  * The wait for what a run left in its cgroup is over (it is gone, or it
  * cannot be killed): the start that waited for it, unless everything is
@@ -312,11 +327,8 @@ static void end_leftovers(struct sv_proc *p)
 	if (!p->cg || !cgroup_populated(p->cg))
 		return;
 	p->ending_leftovers = true;
-	cgroup_signal(p->cg, p->prog->stopsignal, sv_trace ? p->cp->name : NULL);
-	if (p->leftovers_timer)
-		col_timer_set(p->leftovers_timer, at, 0);
-	else if (col_loop_add_timer(p->sv->loop, at, 0, on_leftovers_timer, p,
-				    &p->leftovers_timer) < 0)
+	signal_cgroup(p);
+	if (timer_at(p, &p->leftovers_timer, on_leftovers_timer, at) < 0)
 		cgroup_kill_tree(p); /* no timer for later: now */
 }
 
@@ -347,7 +359,7 @@ static bool cgroup_stop_leftovers(struct sv_proc *p)
 		p->cg = NULL;
 		return false;
 	}
-	cgroup_signal(p->cg, p->prog->stopsignal, sv_trace ? p->cp->name : NULL);
+	signal_cgroup(p);
 	return true;
 }
 
@@ -362,7 +374,7 @@ static bool cgroup_stop_ended(struct sv_proc *p)
 	set_state(p, SV_STOPPING);
 	if (p->ending_leftovers)
 		return true; /* signalled already; their timer kills them */
-	cgroup_signal(p->cg, p->prog->stopsignal, sv_trace ? p->cp->name : NULL);
+	signal_cgroup(p);
 	arm(p, TIMER_STOPWAIT, p->prog->stopwait);
 	return true;
 }
@@ -462,11 +474,7 @@ static void arm(struct sv_proc *p, enum timer_purpose why, uint64_t delay)
 	uint64_t at = col_now() + delay;
 
 	p->timer_for = why;
-	if (p->timer) {
-		col_timer_set(p->timer, at, 0);
-		return;
-	}
-	if (col_loop_add_timer(p->sv->loop, at, 0, on_timer, p, &p->timer) < 0) {
+	if (timer_at(p, &p->timer, on_timer, at) < 0) {
 		/* Out of memory for one timer: act now rather than never. */
 		p->timer_for = TIMER_NONE;
 		fprintf(stderr, "collie: %s: cannot arm a timer\n", p->cp->name);
