@@ -36,16 +36,11 @@ int cli_check(int argc, char **argv);
 int cli_init(int argc, char **argv);
 
 /*
- * Every command but init (argv[1] is the command; argc > 1): what the
- * collie executable runs for them. In the default build it lives in a
- * module the executable loads for them (main.c), so that `collie init`, a
- * container's PID 1 for its whole life, maps no more code than it runs;
- * -Dcli_module=false and static builds link it in.
+ * Every command but init (argv[1] is the command; argc > 1), in the whole
+ * collie. Where the collie executable is the small init (main.c,
+ * -Dsmall_init), it executes the whole collie for them.
  */
-int collie_cli_main(int argc, char **argv) __attribute__((visibility("default")));
-
-/* The version the module was built as: the executable checks it. */
-extern const char collie_cli_version[] __attribute__((visibility("default")));
+int collie_cli_main(int argc, char **argv);
 
 /* Whether name is one of the commands that talk to a running supervisor. */
 bool cli_is_client_command(const char *name);

@@ -4,16 +4,14 @@
  * Every subcommand lives in its own file and uses only libcollie's public
  * API; this file knows their names and nothing else. The collie
  * executable (main.c) runs `init` and `version` itself and calls
- * collie_cli_main() for the rest, from the module it loads in the default
- * build.
+ * collie_cli_main() for the rest (where that executable is the small
+ * init, in the whole collie it executes).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "banned.h"
-
-const char collie_cli_version[] = COLLIE_VERSION;
 
 static const char usage_text[] =
 	"usage: collie COMMAND [ARGS...]\n"

@@ -1,6 +1,6 @@
 /*
  * error.c - how every part of the collie command reports an error. Built
- * into the executable and into the module of the other commands alike.
+ * into the small init executable and into the whole collie alike.
  */
 #include <stdarg.h>
 #include <stdio.h>

@@ -234,7 +234,7 @@ static bool stop_self(int sig)
  * that waitid has not told us yet. */
 static void update_child_stop(struct init_state *s)
 {
-	int sig, r;
+	int sig = 0, r; /* (set when > 0; gcc -flto -Os cannot tell) */
 
 	while ((r = col_reap_stopped(s->child.pidfd, &sig)) > 0) {
 		s->stopped = r == 1 ? sig : 0;
@@ -300,7 +300,7 @@ static void sweep(struct init_state *s)
 {
 	struct col_status st;
 	char what[64];
-	pid_t pid;
+	pid_t pid = 0; /* (set when 1; gcc -flto -Os cannot tell) */
 
 	while (col_reap_peek(&pid) == 1) {
 		if (!s->child_done && pid == s->child.pid) {

@@ -3,15 +3,20 @@
  * through collie_cli_main() (commands.c).
  *
  * collie init is a container's PID 1 for the container's whole life, and
- * the kernel counts a mapped executable at about its whole size, not at
- * the part that runs: a fault maps every cached page of the 64 kB window
- * around it (fault-around; docs/benchmarks.md, "Init"). So in the default
- * build this executable holds init and the part of libcollie it uses and
- * nothing else, built for size (cli/meson.build), and the other commands
- * live in a module, collie-cli.so, which it loads for them. An idle collie
- * init then holds about what tini holds. -Dcli_module=false and the
- * static build (-Dstatic_collie=true: one file for FROM scratch images)
- * link everything into this executable.
+ * the kernel counts a mapped file at about its whole size, not at the part
+ * that runs: a fault maps every cached page of the 64 kB window around it
+ * (fault-around), and a dynamic executable maps libc and ld.so besides.
+ * So where musl-gcc is at hand (cli/meson.build, -Dsmall_init) the collie
+ * executable is a small static one, built with musl for size, that holds
+ * init and the part of libcollie it uses, and nothing else: an idle collie
+ * init holds about a third of what tini holds (docs/benchmarks.md,
+ * "Init"). For every other command it executes the whole collie, a
+ * dynamic executable installed in $libexecdir/collie/ (its name collie
+ * too, the command line unchanged: ps shows what the user typed), which
+ * costs about what a dynamic executable's start costs anyway. Everywhere
+ * else (-Dsmall_init=disabled, the sanitizers, and the static build for
+ * FROM scratch images) everything is in one executable, and this file is
+ * its main() too.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -21,9 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef COLLIE_CLI_MODULE_DIR
-#include <dlfcn.h>
-#endif
 
 #include "collie/common.h"
 #include "cli.h"
@@ -57,74 +59,77 @@ static void guard_stdio(void)
 	}
 }
 
-#ifdef COLLIE_CLI_MODULE_DIR
+/* What the small executable tells the whole collie its version is. */
+#define FRONT_VERSION_ENV "COLLIE_FRONT_VERSION"
+
+#ifdef COLLIE_WHOLE_DIR
 /*
- * Where the module may be, in this order: beside this executable (the
- * build tree); where the installation puts it, relative to this executable
- * (an installation moved as a whole, or under DESTDIR); and where it was
- * installed, for when this executable's path cannot be read (no /proc).
- * Full paths only: no search path (LD_LIBRARY_PATH) can put another module
- * in its place. (Not dlopen()'s "$ORIGIN": that is the directory of
- * whoever calls dlopen(), which under AddressSanitizer is libasan.)
+ * Where the whole collie may be, in this order: in libexec/ beside this
+ * executable (the build tree); where the installation puts it, relative to
+ * this executable (an installation moved as a whole, or under DESTDIR);
+ * and where it was installed, for when this executable's path cannot be
+ * read (no /proc). Full paths only: no search path (PATH) can put another
+ * program in its place.
  */
-static const char *const module_places[] = {
-	"/collie-cli.so",
-	"/" COLLIE_CLI_MODULE_REL "/collie-cli.so",
-	COLLIE_CLI_MODULE_DIR "/collie-cli.so",
+static const char *const whole_places[] = {
+	"/libexec/collie",
+	"/" COLLIE_WHOLE_REL "/collie",
+	COLLIE_WHOLE_DIR "/collie",
 };
 
-/* Load the module of the other commands and run the command there. */
+/*
+ * Run the command in the whole collie: exec it with the same arguments and
+ * environment, its version added for it to check (a partial upgrade must
+ * not pair this executable with another collie's).
+ */
 static int run_commands(int argc, char **argv)
 {
-	char dir[PATH_MAX] = "", path[PATH_MAX + 64], why[512] = "";
-	bool telling = false, have_dir = false;
-	void *module = NULL;
-	int (*cli_main)(int, char **);
-	const char *version;
+	char dir[PATH_MAX] = "", path[PATH_MAX + 64], why[PATH_MAX + 128] = "";
+	bool have_dir = false, telling = false;
 	char *slash;
 
+	(void)argc;
 	/* dir: this executable's directory, "" for / */
 	if (readlink("/proc/self/exe", dir, sizeof(dir) - 1) > 0 && (slash = strrchr(dir, '/'))) {
 		*slash = 0;
 		have_dir = true;
 	}
-	for (size_t i = 0; i < COL_ARRAY_SIZE(module_places) && !module; i++) {
-		bool last = i == COL_ARRAY_SIZE(module_places) - 1;
-		const char *e;
+	if (setenv(FRONT_VERSION_ENV, COLLIE_VERSION, 1) < 0) {
+		cli_error("cannot run the command: %s", strerror(errno));
+		return CLI_EXIT_FAILURE;
+	}
+	for (size_t i = 0; i < COL_ARRAY_SIZE(whole_places); i++) {
+		bool last = i == COL_ARRAY_SIZE(whole_places) - 1;
 
 		if (!last && !have_dir)
 			continue;
-		snprintf(path, sizeof(path), "%s%s", last ? "" : dir, module_places[i]);
-		/* Lazy: a command binds only the functions it calls (-0.1 ms
-		 * for `collie status`); the version check below stands for the
-		 * symbols an unbound call could miss. */
-		module = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
-		e = module ? NULL : dlerror();
+		snprintf(path, sizeof(path), "%s%s", last ? "" : dir, whole_places[i]);
+		execv(path, argv);
 		/* The most telling failure: of a file that is there, else the last. */
-		if (e && !telling) {
-			snprintf(why, sizeof(why), "%s", e);
-			telling = !strstr(e, "No such file");
+		if (!telling) {
+			snprintf(why, sizeof(why), "%s: %s", path, strerror(errno));
+			telling = errno != ENOENT;
 		}
 	}
-	if (!module) {
-		cli_error("cannot load collie-cli.so, which holds every command but init: %s "
-			  "(it belongs in %s; install collie again)",
-			  why, COLLIE_CLI_MODULE_DIR);
-		return CLI_EXIT_FAILURE;
-	}
-	version = dlsym(module, "collie_cli_version");
-	cli_main = (int (*)(int, char **))dlsym(module, "collie_cli_main");
-	if (!version || !cli_main || strcmp(version, COLLIE_VERSION) != 0) {
-		cli_error("collie-cli.so is not the module of this collie %s (it is %s): "
-			  "install collie again",
-			  COLLIE_VERSION, version ? version : "no collie module");
-		return CLI_EXIT_FAILURE;
-	}
-	return cli_main(argc, argv);
+	cli_error("every command but init is in %s/collie, and it cannot be run: %s "
+		  "(install collie again)", COLLIE_WHOLE_DIR, why);
+	return CLI_EXIT_FAILURE;
 }
 #else
+/* Run by the small collie executable: of the same version, or refuse. */
 static int run_commands(int argc, char **argv)
 {
+	const char *front = getenv(FRONT_VERSION_ENV);
+
+	if (front) {
+		if (strcmp(front, COLLIE_VERSION) != 0) {
+			cli_error("this collie %s was run by the collie executable of version %s: "
+				  "install collie again", COLLIE_VERSION, front);
+			return CLI_EXIT_FAILURE;
+		}
+		/* not for the programs it starts */
+		unsetenv(FRONT_VERSION_ENV);
+	}
 	return collie_cli_main(argc, argv);
 }
 #endif
@@ -134,7 +139,7 @@ int main(int argc, char **argv)
 	guard_stdio();
 	if (argc > 1 && strcmp(argv[1], "init") == 0)
 		return cli_init(argc - 1, argv + 1);
-	/* here too, so that an installation without its module can say what it is */
+	/* here too, so that an installation without the whole collie can say what it is */
 	if (argc > 1 && (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)) {
 		printf("collie %s\n", COLLIE_VERSION);
 		return CLI_EXIT_OK;

@@ -244,7 +244,7 @@ static bool orphan_reap(struct col_loop *loop, pid_t pid)
 void col__orphans_sweep(struct col_loop *loop)
 {
 	struct pid_slot *slot;
-	pid_t pid;
+	pid_t pid = 0; /* (set when > 0; gcc -flto -Os cannot tell) */
 
 	while (col_reap_peek(&pid) > 0) {
 		slot = pid_find(loop, pid);

@@ -22,10 +22,15 @@ need() {
 	if [ -e "$1" ]; then echo "install: ok   $2"; else echo "install: MISSING $2 ($1)"; fail=1; fi
 }
 need "$root/bin/collie" "collie binary"
-if [ "$(meson introspect "$build" --buildoptions |
-	python3 -c 'import json,sys; o={o["name"]:o["value"] for o in json.load(sys.stdin)}; print(o["cli_module"] and not o["static_collie"])')" = True ]; then
-	need "$lib/collie/collie-cli.so" "the module of collie's commands but init"
-	module=yes
+# The small init's whole collie (cli/meson.build, -Dsmall_init), where built.
+whole="$(meson introspect "$build" --installed |
+	python3 -c 'import json,sys; print(*[d for d in json.load(sys.stdin).values() if d.endswith("/collie/collie")])')"
+if [ -n "$whole" ]; then
+	whole="$dest$whole"
+	need "$whole" "the whole collie, which the collie executable runs for every command but init"
+	if readelf -lW "$root/bin/collie" | grep -q INTERP; then
+		echo "install: the collie executable is not the small static init"; fail=1
+	fi
 fi
 for h in common fd sig reap spawn loop cmdline daemon unix proc; do
 	need "$root/include/collie/$h.h" "header collie/$h.h"
@@ -69,18 +74,17 @@ out="$(LD_LIBRARY_PATH="$lib" "$dest/use")"
 [ "$out" = "exited 0" ] || { echo "install: program built with pkg-config printed '$out'"; exit 1; }
 echo "install: ok   a program built with pkg-config against the installed library runs"
 
-# The installed collie runs from where it is, finding its module relative
-# to itself (not yet at $prefix: this is DESTDIR). `check` needs the
-# module; ld.so's trace says which file it loaded (not one at $prefix).
+# The installed collie runs from where it is, finding the whole collie
+# relative to itself (not yet at $prefix: this is DESTDIR). `check` needs
+# the whole collie; which one runs the commands is the parent of what
+# `collie run` starts.
 conf="$dest/c.ini"
 printf '[program:x]\ncommand=true\n' > "$conf"
-trace="$(LD_DEBUG=files "$root/bin/collie" check -c "$conf" 2>&1 >/dev/null)" ||
-	{ echo "install: the installed collie cannot run 'check': $trace" | tail -n 3; exit 1; }
-if [ -n "${module:-}" ]; then
-	loaded="$(printf '%s\n' "$trace" | sed -n 's/.*file=\([^ ]*collie-cli\.so\) .*generating link map.*/\1/p')"
-	case "$loaded" in
-	"$root"/*) ;;
-	*) echo "install: the installed collie loaded '$loaded', not the module under $root"; exit 1 ;;
-	esac
+out="$("$root/bin/collie" check -c "$conf" 2>&1 >/dev/null)" ||
+	{ echo "install: the installed collie cannot run 'check': $out" | tail -n 3; exit 1; }
+if [ -n "$whole" ]; then
+	ran="$("$root/bin/collie" run "sh -c 'readlink /proc/\$PPID/exe'")"
+	[ "$ran" = "$whole" ] ||
+		{ echo "install: the installed collie ran '$ran', not the whole collie under $root"; exit 1; }
 fi
-echo "install: ok   the installed collie runs${module:+ (its module found relative to it)}"
+echo "install: ok   the installed collie runs${whole:+ (the whole collie found relative to it)}"

@@ -4,15 +4,14 @@
 # anyone else it prints the exact apt-get line and exits 1.
 set -eu
 
-build_pkgs="meson ninja-build pkg-config libinih-dev libjansson-dev"
+build_pkgs="meson ninja-build pkg-config libinih-dev libjansson-dev musl-tools"
 test_pkgs="libcriterion-dev libseccomp-dev bats tini dumb-init"
-static_pkgs="musl-tools"
-ci_pkgs="util-linux procps musl-tools"
+ci_pkgs="util-linux procps"
 
 case "${1:-build}" in
 build) want="$build_pkgs" ;;
 test) want="$build_pkgs $test_pkgs" ;;
-static) want="$build_pkgs $static_pkgs" ;;
+static) want="$build_pkgs" ;;
 ci) want="$build_pkgs $test_pkgs $ci_pkgs" ;;
 *) echo "usage: tools/deps.sh [build|test|static|ci]" >&2; exit 2 ;;
 esac

@@ -117,39 +117,75 @@ teardown() {
 	[[ "$output" == *"--single-child"* ]]
 }
 
-# The default build keeps every command but init in a module, collie-cli.so,
-# that the collie executable loads for them (cli/main.c).
-@test "collie init needs nothing but the collie executable; the other commands say where their module belongs" {
-	[ -e "$(dirname "$COLLIE")/collie-cli.so" ] || skip "collie is built as one executable (-Dcli_module=false)"
+# The default build's collie executable is a small static one that runs
+# init itself and executes the whole collie, libexec/collie beside it in the
+# build tree, for every other command (cli/main.c).
+whole_collie() {
+	WHOLE="$(dirname "$COLLIE")/libexec/collie"
+	[ -x "$WHOLE" ] || skip "collie is built as one executable (-Dsmall_init=disabled, sanitizers)"
+}
+
+@test "collie init needs nothing but the collie executable; the other commands say where the whole collie belongs" {
+	whole_collie
 	mkdir "$TMP/alone"
 	cp "$COLLIE" "$TMP/alone/collie"
 	run -3 "$TMP/alone/collie" init -- "$COLLIE_TEST_HELPER" exit 3
-	# version too: an installation without its module can say what it is
+	# version too: an installation without the whole collie can say what it is
 	run -0 "$TMP/alone/collie" version
 	[[ "$output" == "collie "* ]]
 	run "$TMP/alone/collie" check -c /dev/null
-	[ "$status" -ne 0 ] || skip "a collie is installed where this one looks for its module"
+	[ "$status" -ne 0 ] || skip "a collie is installed where this one looks for the whole collie"
 	[ "$status" -eq 1 ]
-	[[ "$output" == "collie: cannot load collie-cli.so, which holds every command but init: "*"/collie-cli.so: cannot open shared object file: No such file or directory (it belongs in /"*"; install collie again)" ]]
-	# A module of another version is refused, not run.
-	cp "$COLLIE_OTHER_MODULE" "$TMP/alone/collie-cli.so"
+	[[ "$output" == "collie: every command but init is in /"*"/collie, and it cannot be run: "*"/collie: No such file or directory (install collie again)" ]]
+	# What it runs gets the command line as it was and the version to check.
+	mkdir "$TMP/alone/libexec"
+	printf '#!/bin/sh\necho "$*|$COLLIE_FRONT_VERSION"\n' > "$TMP/alone/libexec/collie"
+	chmod +x "$TMP/alone/libexec/collie"
+	run -0 "$TMP/alone/collie" status "a b" c
+	[ "$output" = "status a b c|$("$COLLIE" version | cut -d' ' -f2)" ]
+	# One that cannot run is named, with why.
+	chmod -x "$TMP/alone/libexec/collie"
 	run -1 "$TMP/alone/collie" status
-	[[ "$output" == *"collie-cli.so is not the module of this collie"*"(it is 0.0.0-another)"* ]]
-	# Its own module beside it: everything runs.
-	cp "$(dirname "$COLLIE")/collie-cli.so" "$TMP/alone/collie-cli.so"
+	[[ "$output" == *"it cannot be run: $TMP/alone/libexec/collie: Permission denied (install collie again)" ]]
+	# The whole collie refuses to be run by a collie executable of another version.
+	run -1 env COLLIE_FRONT_VERSION=0.0.0-another "$WHOLE" check -c /dev/null
+	[[ "$output" == "collie: this collie "*" was run by the collie executable of version 0.0.0-another: install collie again" ]]
+	# Its own beside it: everything runs, and the version is not passed on
+	# to the programs it runs.
+	rm "$TMP/alone/libexec/collie"
+	cp "$WHOLE" "$TMP/alone/libexec/collie"
 	run -0 "$TMP/alone/collie" help
 	[[ "$output" == "usage: collie COMMAND"* ]]
+	run -0 "$TMP/alone/collie" run "$COLLIE_TEST_HELPER print-env COLLIE_FRONT_VERSION"
+	[ "$output" = "(unset)" ]
 }
 
-@test "the module beside an executable at / is found (an image that copies both to its root)" {
-	[ -e "$(dirname "$COLLIE")/collie-cli.so" ] || skip "collie is built as one executable (-Dcli_module=false)"
+@test "the whole collie runs under the name collie, with the command line the user typed" {
+	whole_collie
+	mkfifo "$TMP/whole-in" "$TMP/whole-out"
+	"$COLLIE" run "$COLLIE_TEST_HELPER echo ready wait-eof" <"$TMP/whole-in" >"$TMP/whole-out" &
+	pid=$!
+	exec 5>"$TMP/whole-in"
+	read -r -t 20 line <"$TMP/whole-out"
+	[ "$line" = ready ]
+	# ps, pgrep and top show collie; the process is the one started (exec)
+	[ "$(cat /proc/$pid/comm)" = collie ]
+	[ "$(tr '\0' ' ' </proc/$pid/cmdline)" = "$COLLIE run $COLLIE_TEST_HELPER echo ready wait-eof " ]
+	[ "$(readlink /proc/$pid/exe)" = "$(readlink -f "$WHOLE")" ]
+	exec 5>&-
+	wait "$pid"
+}
+
+@test "the whole collie beside an executable at / is found (an image that copies both to its root)" {
+	whole_collie
 	[ "$(id -u)" = 0 ] && unshare --mount --pid --fork --mount-proc true 2>/dev/null ||
 		skip "needs root and unshare for a root file system of its own"
 	root="$TMP/root"
-	mkdir -p "$root/proc"
-	cp "$COLLIE" "$(dirname "$COLLIE")/collie-cli.so" "$root/"
-	# the libraries both need, where ld.so looks for them
-	for lib in $(ldd "$COLLIE" "$root/collie-cli.so" | awk '/=>/ { print $3 } /ld-linux/ { print $1 }' | sort -u); do
+	mkdir -p "$root/proc" "$root/libexec"
+	cp "$COLLIE" "$root/"
+	cp "$WHOLE" "$root/libexec/"
+	# the libraries the whole collie needs, where ld.so looks for them
+	for lib in $(ldd "$WHOLE" | awk '/=>/ { print $3 } /ld-linux/ { print $1 }' | sort -u); do
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
 	done
