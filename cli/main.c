@@ -66,14 +66,17 @@ static void guard_stdio(void)
 /*
  * Where the whole collie may be, in this order: in libexec/ beside this
  * executable (the build tree); where the installation puts it, relative to
- * this executable (an installation moved as a whole, or under DESTDIR);
- * and where it was installed, for when this executable's path cannot be
- * read (no /proc). Full paths only: no search path (PATH) can put another
- * program in its place.
+ * this executable (an installation moved as a whole, or under DESTDIR;
+ * none where bindir or libexecdir is absolute: cli/meson.build); and where
+ * it was installed, for when this executable's path cannot be read (no
+ * /proc). Full paths only: no search path (PATH) can put another program
+ * in its place.
  */
 static const char *const whole_places[] = {
 	"/libexec/collie",
+#ifdef COLLIE_WHOLE_REL
 	"/" COLLIE_WHOLE_REL "/collie",
+#endif
 	COLLIE_WHOLE_DIR "/collie",
 };
 
@@ -87,12 +90,24 @@ static int run_commands(int argc, char **argv)
 	char dir[PATH_MAX] = "", path[PATH_MAX + 64], why[PATH_MAX + 128] = "";
 	bool have_dir = false, telling = false;
 	char *slash;
+	int err;
 
 	(void)argc;
 	/* dir: this executable's directory, "" for / */
 	if (readlink("/proc/self/exe", dir, sizeof(dir) - 1) > 0 && (slash = strrchr(dir, '/'))) {
 		*slash = 0;
 		have_dir = true;
+	}
+	/*
+	 * Set: a collie executable executed this one as the whole collie (a
+	 * copy of this one installed in its place). Executing the whole
+	 * collie again could do so for ever.
+	 */
+	if (getenv(FRONT_VERSION_ENV)) {
+		cli_error("%s%s is the small collie executable again, not the whole collie: "
+			  "install collie again",
+			  have_dir ? dir : "the whole collie's place", have_dir ? "/collie" : "");
+		return CLI_EXIT_FAILURE;
 	}
 	if (setenv(FRONT_VERSION_ENV, COLLIE_VERSION, 1) < 0) {
 		cli_error("cannot run the command: %s", strerror(errno));
@@ -105,10 +120,11 @@ static int run_commands(int argc, char **argv)
 			continue;
 		snprintf(path, sizeof(path), "%s%s", last ? "" : dir, whole_places[i]);
 		execv(path, argv);
+		err = errno;
 		/* The most telling failure: of a file that is there, else the last. */
 		if (!telling) {
-			snprintf(why, sizeof(why), "%s: %s", path, strerror(errno));
-			telling = errno != ENOENT;
+			snprintf(why, sizeof(why), "%s: %s", path, strerror(err));
+			telling = err != ENOENT && err != ENOTDIR;
 		}
 	}
 	cli_error("every command but init is in %s/collie, and it cannot be run: %s "

@@ -88,3 +88,22 @@ if [ -n "$whole" ]; then
 		{ echo "install: the installed collie ran '$ran', not the whole collie under $root"; exit 1; }
 fi
 echo "install: ok   the installed collie runs${whole:+ (the whole collie found relative to it)}"
+
+# An absolute bindir (outside the prefix) has no relative place for the
+# whole collie: the collie executable must go to the absolute one, not
+# execute itself (cli/meson.build). Only the small executable is built;
+# a script stands in for the whole collie at the absolute place.
+if [ -n "$whole" ]; then
+	abs="$dest/abs"
+	meson setup "$abs/build" "$(dirname "$0")/.." -Dprefix="$abs/prefix" -Dbindir="$abs/bin" \
+		-Dsmall_init=enabled -Dtests=false -Dbench=false >/dev/null
+	meson compile -C "$abs/build" cli/collie >/dev/null
+	mkdir -p "$abs/bin" "$abs/prefix/libexec/collie"
+	cp "$abs/build/cli/collie" "$abs/bin/collie"
+	printf '#!/bin/sh\necho "the whole collie: $*"\n' > "$abs/prefix/libexec/collie/collie"
+	chmod +x "$abs/prefix/libexec/collie/collie"
+	out="$(timeout 10 "$abs/bin/collie" status 2>&1)" || true
+	[ "$out" = "the whole collie: status" ] ||
+		{ echo "install: with bindir $abs/bin, 'collie status' gave '$out', not the whole collie"; exit 1; }
+	echo "install: ok   with an absolute bindir, the collie executable runs the whole collie at its absolute place"
+fi

@@ -160,6 +160,28 @@ whole_collie() {
 	[ "$output" = "(unset)" ]
 }
 
+@test "a collie executable where the whole collie belongs is refused, not executed again and again" {
+	whole_collie
+	mkdir -p "$TMP/alone/libexec"
+	cp "$COLLIE" "$TMP/alone/collie"
+	cp "$COLLIE" "$TMP/alone/libexec/collie"
+	# (a loop of execs would run until the timeout: 124)
+	run -1 timeout 10 "$TMP/alone/collie" status
+	[ "$output" = "collie: $TMP/alone/libexec/collie is the small collie executable again, not the whole collie: install collie again" ]
+}
+
+@test "a place that is not there is not the telling failure: ENOTDIR is as ENOENT" {
+	whole_collie
+	mkdir "$TMP/alone"
+	cp "$COLLIE" "$TMP/alone/collie"
+	# libexec a file: the build tree's place fails with ENOTDIR
+	: > "$TMP/alone/libexec"
+	run "$TMP/alone/collie" status
+	[ "$status" -ne 0 ] || skip "a collie is installed where this one looks for the whole collie"
+	[[ "$output" != *"Not a directory"* ]]
+	[[ "$output" == *"/collie: No such file or directory (install collie again)" ]]
+}
+
 @test "the whole collie runs under the name collie, with the command line the user typed" {
 	whole_collie
 	mkfifo "$TMP/whole-in" "$TMP/whole-out"
