@@ -223,3 +223,16 @@ whole_collie() {
 	run -0 timeout 20 unshare --mount --pid --fork --mount-proc --root="$root" /collie check -c /c.ini
 	[[ "$output" == *"[program:x] ; /c.ini:1"* ]]
 }
+
+@test "the collie executable alone is a container's init: PID 1 in a root that holds nothing else" {
+	whole_collie
+	[ "$(id -u)" = 0 ] && unshare --mount --pid --fork --mount-proc true 2>/dev/null ||
+		skip "needs root and unshare for a root file system of its own"
+	root="$TMP/empty"
+	mkdir -p "$root/proc"
+	cp "$COLLIE" "$root/collie"
+	# no libc, no ld.so, no /dev: init runs, and runs its child (itself)
+	run -0 timeout 20 unshare --mount --pid --fork --mount-proc --root="$root" /collie init -v -- /collie version
+	[[ "$output" == *"collie $("$COLLIE" version | cut -d' ' -f2)"* ]]
+	[[ "$output" == *"started '/collie' as process 2"* ]]
+}
