@@ -57,7 +57,8 @@ struct sv {
 	struct sv_proc **retired; /* left by reloads, still stopping */
 	size_t n_retired;
 	struct col_source *sweep; /* frees retired processes once stopped */
-	bool stopping_all;
+	bool stopping_all;	  /* sv_stop_all() was called: for good, nothing starts again */
+	bool told_all_stopped;	  /* the all_stopped hook was called */
 	struct cgroups *cgs; /* the supervisor's cgroup tree; NULL: none (cgroup.h) */
 };
 

@@ -765,7 +765,12 @@ static void pump_stops(struct sv *sv)
 	for (size_t i = 0; i < sv->n_procs + sv->n_retired; i++)
 		if (active(any_proc(sv, i)))
 			return;
-	sv->stopping_all = false;
+	/* stopping_all stays: `collie up` goes on ending leftovers for a
+	 * while, and a start then (a request, a backoff timer) would run a
+	 * program that nobody stops again, and keep collie from exiting. */
+	if (sv->told_all_stopped)
+		return;
+	sv->told_all_stopped = true;
 	if (sv->hooks.all_stopped)
 		sv->hooks.all_stopped(sv, sv->hooks.data);
 }
