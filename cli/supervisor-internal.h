@@ -29,7 +29,8 @@ struct sv_proc {
 	struct col_source *timer;
 	enum timer_purpose timer_for;
 	struct ready_watch *ready; /* ready= other than startsecs, for this start */
-	unsigned fails;		   /* failed runs in a row */
+	unsigned fails;		   /* failed runs in a row (for the backoff delay) */
+	unsigned failed_starts;	   /* failed starts since it was last RUNNING (startretries) */
 	unsigned restarts;
 	bool want_start; /* start once its dependencies are RUNNING */
 	bool stop_requested;

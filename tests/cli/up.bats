@@ -260,3 +260,31 @@ PY
 	! grep -q "idle: STOPPED -> STARTING" "$TMP/seen"
 	! sed -n '/stopping everything/,$p' "$TMP/seen" | grep -q "crasher: EXITED -> STARTING"
 }
+
+@test "startretries counts failed starts since it was last RUNNING, not short runs before" {
+	# each run is RUNNING once ready (fd 3) and is killed soon after: short
+	# runs, which back off; then, with $TMP/fail, a run that fails to start
+	conf "[program:a]" "command=[ -e $TMP/fail ] && exit 1; exec $H write-ready 3 pause" \
+		"shell=true" "ready=fd:3" "startretries=2" "backoff_min=0.05" "backoff_max=0.05"
+	up_ready
+	for _ in 1 2 3 4; do
+		expect "a: STARTING -> RUNNING"
+		[ "$("$COLLIE" signal KILL a)" = "a: signalled" ]
+		expect "a: RUNNING -> EXITED"
+	done
+	expect "a: EXITED -> STARTING"
+	expect "a: STARTING -> RUNNING"
+	touch "$TMP/fail"
+	"$COLLIE" signal KILL a
+	# startretries=2: the first failed start is retried, and the second;
+	# the third gives up
+	expect "a: STARTING -> BACKOFF"
+	expect "a: BACKOFF -> STARTING"
+	expect "a: STARTING -> BACKOFF"
+	expect "a: BACKOFF -> STARTING"
+	expect "a: STARTING -> BACKOFF"
+	expect "gave up after 3 failed starts (FATAL)"
+	expect "a: BACKOFF -> FATAL"
+	finish
+	[ "$STATUS" -eq 0 ]
+}
