@@ -236,9 +236,12 @@ static void advance(struct target *t, enum verb verb)
 	}
 	if (t->phase != PHASE_START)
 		return;
+	/* A FATAL one whose start is pending waits for its depends_on: that
+	 * FATAL is its last run's, not this start's answer. */
 	if ((t->seen & (1u << SV_RUNNING)) || in.state == SV_RUNNING)
 		finish(t, true, verb == VERB_RESTART ? "restarted" : "started");
-	else if ((t->seen & (1u << SV_FATAL)) || in.state == SV_FATAL)
+	else if ((t->seen & (1u << SV_FATAL)) ||
+		 (in.state == SV_FATAL && !sv_proc_pending(t->p)))
 		finish(t, false, "could not start");
 	else if (!active_state(in.state) && !sv_proc_pending(t->p))
 		finish(t, false, "stopped before it was running");

@@ -29,7 +29,8 @@ struct sv_proc {
 	struct col_source *timer;
 	enum timer_purpose timer_for;
 	struct ready_watch *ready; /* ready= other than startsecs, for this start */
-	unsigned fails;		   /* failed runs in a row */
+	unsigned fails;		   /* failed runs in a row (for the backoff delay) */
+	unsigned failed_starts;	   /* failed starts since it was last RUNNING (startretries) */
 	unsigned restarts;
 	bool want_start; /* start once its dependencies are RUNNING */
 	bool stop_requested;
@@ -57,7 +58,8 @@ struct sv {
 	struct sv_proc **retired; /* left by reloads, still stopping */
 	size_t n_retired;
 	struct col_source *sweep; /* frees retired processes once stopped */
-	bool stopping_all;
+	bool stopping_all;	  /* sv_stop_all() was called: for good, nothing starts again */
+	bool told_all_stopped;	  /* the all_stopped hook was called */
 	struct cgroups *cgs; /* the supervisor's cgroup tree; NULL: none (cgroup.h) */
 };
 

@@ -14,6 +14,9 @@
  *    first failure in a row costs nothing, the next ones wait backoff_min
  *    (1 s when unset, supervisord's step) doubling up to backoff_max. A run
  *    that reached RUNNING and lasted at least a second resets the count.
+ *    FATAL is another count, supervisord's: more than startretries failed
+ *    starts since the process was last RUNNING (short runs back off, but
+ *    are not failed starts).
  *  - Signals go through pidfds; a process group is signalled only while
  *    one of its members is unreaped, so its id cannot have been recycled
  *    (col_pipeline_signal()).
@@ -85,6 +88,8 @@ static void set_state(struct sv_proc *p, enum sv_state to)
 	from = p->state;
 	p->state = to;
 	p->since = col_now();
+	if (to == SV_RUNNING)
+		p->failed_starts = 0; /* as supervisord: startretries counts from here */
 	if (p->sv->hooks.state_changed)
 		p->sv->hooks.state_changed(p->sv, p, from, p->sv->hooks.data);
 	if (p->retired && !active(p))
@@ -178,14 +183,15 @@ static void report_critical(struct sv_proc *p)
 static void start_failed(struct sv_proc *p)
 {
 	p->fails++;
+	p->failed_starts++;
 	set_state(p, SV_BACKOFF);
-	if (p->fails > (unsigned)p->prog->startretries || p->sv->stopping_all) {
+	if (p->failed_starts > (unsigned)p->prog->startretries || p->sv->stopping_all) {
 		if (p->sv->stopping_all) {
 			set_state(p, SV_STOPPED);
 			return;
 		}
 		fprintf(stderr, "collie: %s: gave up after %u failed starts (FATAL)\n", p->cp->name,
-			p->fails);
+			p->failed_starts);
 		set_state(p, SV_FATAL);
 		report_critical(p);
 		return;
@@ -765,7 +771,12 @@ static void pump_stops(struct sv *sv)
 	for (size_t i = 0; i < sv->n_procs + sv->n_retired; i++)
 		if (active(any_proc(sv, i)))
 			return;
-	sv->stopping_all = false;
+	/* stopping_all stays: `collie up` goes on ending leftovers for a
+	 * while, and a start then (a request, a backoff timer) would run a
+	 * program that nobody stops again, and keep collie from exiting. */
+	if (sv->told_all_stopped)
+		return;
+	sv->told_all_stopped = true;
 	if (sv->hooks.all_stopped)
 		sv->hooks.all_stopped(sv, sv->hooks.data);
 }
@@ -1018,7 +1029,7 @@ int sv_proc_start(struct sv_proc *p)
 		return -ESHUTDOWN;
 	if (active(p))
 		return -EALREADY;
-	p->fails = 0;
+	p->fails = p->failed_starts = 0;
 	disarm(p);
 	p->want_start = true;
 	if (p->ending_leftovers) {

@@ -102,7 +102,8 @@ void sv_set_cgroups(struct sv *sv, struct cgroups *cgs);
 void sv_start_autostart(struct sv *sv);
 
 /* Stop everything: reverse priority order (dependents before what they
- * depend on), processes of one priority in parallel; all_stopped when done. */
+ * depend on), processes of one priority in parallel; all_stopped when done.
+ * For good: nothing starts again (start and reload: -ESHUTDOWN). */
 void sv_stop_all(struct sv *sv);
 
 /* SIGKILL every process group, and every cgroup, now (a second ^C). */

@@ -7,6 +7,9 @@ socket file.
 Usage: control-client.py MODE PATH [ARGS]
   request PATH JSON   send one request line and shut down writing, print
                       the reply line
+  sent PATH JSON      send one request line, print "sent" (a request on a
+                      connection made after that is handled after it),
+                      then print the reply line
   garbage PATH        send a line that is not JSON; print what comes back
                       until EOF, then "EOF"
   oversized PATH      send 70000 bytes without a newline; same
@@ -65,6 +68,11 @@ def main():
             s = connect(path)
             s.sendall(sys.argv[3].encode() + b"\n")
             s.shutdown(socket.SHUT_WR)  # as `... | socat`: still answered
+            print(readline(s.makefile("rb")))
+        elif mode == "sent":
+            s = connect(path)
+            s.sendall(sys.argv[3].encode() + b"\n")
+            print("sent", flush=True)
             print(readline(s.makefile("rb")))
         elif mode in ("garbage", "oversized"):
             s = connect(path)

@@ -119,6 +119,29 @@ live_in_group() {
 	finish
 }
 
+@test "start of a FATAL program waits, as a stopped one does, for its depends_on" {
+	# web fails (FATAL) until $TMP/ok exists; db is what it depends on
+	conf "[program:db]" "command=$H pause" "startsecs=0" "autostart=false" \
+		"[program:web]" "command=test -e $TMP/ok && exec $H pause" "shell=true" \
+		"startsecs=1" "startretries=0" "autorestart=false" "depends_on=db"
+	up_ready
+	run -0 collie start db
+	expect "web: BACKOFF -> FATAL"
+	run -0 collie stop db
+	touch "$TMP/ok"
+	python3 "$RAW" sent "$COLLIE_SOCKET" '{"cmd": "start", "args": {"names": ["web"]}}' \
+		> "$TMP/raw" &
+	RAW_PID=$!
+	wait_line "$TMP/raw" "sent"
+	# the start waits for db: it is not answered "could not start"
+	run -0 collie start db
+	wait "$RAW_PID"
+	RAW_PID=
+	python3 -c 'import json, sys; r = json.loads(open(sys.argv[1]).readlines()[1]); assert r["ok"], r; assert r["processes"][0]["message"] == "started", r' "$TMP/raw"
+	[ "$(field web 'p["state"]')" = RUNNING ]
+	finish
+}
+
 @test "stop waits through the escalation to SIGKILL" {
 	conf "[program:stubborn]" "command=$H ignore TERM pause" "startsecs=0" "stopwaitsecs=1"
 	up_ready

@@ -232,3 +232,59 @@ PY
 	grep -q "warning: .*unix_http_server" "$TMP/seen"
 	grep -q "warning: .*eventlistener:crashmail" "$TMP/seen"
 }
+
+@test "once every program has stopped, nothing starts again while collie ends leftovers" {
+	# escaper leaves a process that ignores SIGTERM: collie then spends
+	# its 5 s grace ending it, after every program has stopped. crasher
+	# waits 0.2 s between restarts (backoff), idle waits for a start.
+	conf "[program:escaper]" "command=$H fork-wait setsid ignore TERM echo escaped pause" \
+		"startsecs=0" \
+		"[program:crasher]" "command=$H exit 1" "startsecs=0" "autorestart=true" \
+		"backoff_min=0.2" "backoff_max=0.2" \
+		"[program:idle]" "command=$H echo idle-up pause" "startsecs=0" "autostart=false"
+	COLLIE_NO_CGROUP=1 up_ready
+	expect_out "escaped"
+	# crasher's second exit in a row: its next start waits for the backoff
+	expect_any "crasher: EXITED -> STARTING"
+	expect "crasher: RUNNING -> EXITED"
+	kill -TERM "$UP_PID"
+	expect "SIGTERM: stopping everything"
+	expect "sending SIGTERM to leftover process"
+	run timeout 20 "$COLLIE" start idle
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"shutting down"* ]]
+	# bounded: with a program started now, collie never exited
+	timeout 20 tail --pid="$UP_PID" -f /dev/null
+	wait_up
+	[ "$STATUS" -eq 0 ]
+	! grep -q "idle: STOPPED -> STARTING" "$TMP/seen"
+	! sed -n '/stopping everything/,$p' "$TMP/seen" | grep -q "crasher: EXITED -> STARTING"
+}
+
+@test "startretries counts failed starts since it was last RUNNING, not short runs before" {
+	# each run is RUNNING once ready (fd 3) and is killed soon after: short
+	# runs, which back off; then, with $TMP/fail, a run that fails to start
+	conf "[program:a]" "command=[ -e $TMP/fail ] && exit 1; exec $H write-ready 3 pause" \
+		"shell=true" "ready=fd:3" "startretries=2" "backoff_min=0.05" "backoff_max=0.05"
+	up_ready
+	for _ in 1 2 3 4; do
+		expect "a: STARTING -> RUNNING"
+		[ "$("$COLLIE" signal KILL a)" = "a: signalled" ]
+		expect "a: RUNNING -> EXITED"
+	done
+	expect "a: EXITED -> STARTING"
+	expect "a: STARTING -> RUNNING"
+	touch "$TMP/fail"
+	"$COLLIE" signal KILL a
+	# startretries=2: the first failed start is retried, and the second;
+	# the third gives up
+	expect "a: STARTING -> BACKOFF"
+	expect "a: BACKOFF -> STARTING"
+	expect "a: STARTING -> BACKOFF"
+	expect "a: BACKOFF -> STARTING"
+	expect "a: STARTING -> BACKOFF"
+	expect "gave up after 3 failed starts (FATAL)"
+	expect "a: BACKOFF -> FATAL"
+	finish
+	[ "$STATUS" -eq 0 ]
+}
