@@ -549,8 +549,17 @@ static void add_conn(struct control *ctl, int fd)
 	struct col_unix_peer peer;
 	struct conn *c;
 	char what[160];
+	int r;
 
-	if (col_unix_peer(fd, &peer) < 0 || (peer.uid != ctl->uid && peer.uid != 0)) {
+	r = col_unix_peer(fd, &peer);
+	if (r < 0) {
+		snprintf(what, sizeof(what),
+			 "permission denied: the peer's credentials cannot be read (%s)",
+			 strerror(-r));
+		turn_away(fd, what);
+		return;
+	}
+	if (peer.uid != ctl->uid && peer.uid != 0) {
 		snprintf(what, sizeof(what),
 			 "permission denied: uid %u may not control this supervisor (uid %u)",
 			 (unsigned)peer.uid, (unsigned)ctl->uid);

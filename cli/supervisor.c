@@ -481,7 +481,10 @@ static void arm(struct sv_proc *p, enum timer_purpose why, uint64_t delay)
 
 	p->timer_for = why;
 	if (timer_at(p, &p->timer, on_timer, at) < 0) {
-		/* Out of memory for one timer: act now rather than never. */
+		/* Out of memory for its first timer (it is made once and
+		 * reused, so only the first arm can fail): say so; what it
+		 * was for waits for the process's next event (an exit, a
+		 * request). */
 		p->timer_for = TIMER_NONE;
 		fprintf(stderr, "collie: %s: cannot arm a timer\n", p->cp->name);
 	}
