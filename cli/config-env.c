@@ -267,19 +267,24 @@ int cfg__env_read_file(struct cfg_loader *l, const char *path, struct cfg_env *e
 	char *line = NULL;
 	size_t cap = 0;
 	unsigned lineno = 0;
+	ssize_t n;
 	int r = 0;
 
 	if (!f)
 		return -errno;
 	file = cfg__add_file(l, path);
-	while (r >= 0 && file && getline(&line, &cap, f) >= 0) {
+	while (r >= 0 && file && (n = getline(&line, &cap, f)) >= 0) {
 		lineno++;
+		if (memchr(line, 0, (size_t)n)) {
+			cfg__error(l, file, lineno, CFG_NUL_MSG);
+			continue;
+		}
 		r = env_line(line, e);
 		if (r == 1)
 			cfg__warn(l, file, lineno, "not KEY=value; line skipped");
 	}
 	if (r >= 0 && ferror(f))
-		r = -EIO;
+		r = errno ? -errno : -EIO;
 	free(line);
 	fclose(f);
 	return !file ? -ENOMEM : r < 0 ? r : 0;

@@ -20,10 +20,16 @@
  * which settles three things inih does not tell the handler:
  *  - where a section starts, and its full name (inih's section buffer
  *    holds 50 bytes, and a longer [program:...] name would be cut);
- *  - whether a call is a continuation line (inih calls the handler again
- *    with the same key for an indented line after a key) or the key
- *    written twice: the first is joined to the value with a newline, as
- *    configparser does, the second is a warning, the last value winning;
+ *  - whether a line continues the value of the key before it. inih takes
+ *    any indented line after a key for a continuation; configparser only
+ *    one indented deeper than the key's own line, so that indented keys
+ *    under a header are keys. A line that is indented but no deeper is
+ *    given to inih without its indentation, and read as a key;
+ *  - whether a key is a continuation or the key written twice: the first
+ *    is joined to the value with a newline, as configparser does, the
+ *    second is a warning, the last value winning;
+ *  - a NUL byte in a line, which would cut the line short in inih (the
+ *    rest of the value silently lost): an error;
  *  - inline comments on continuation lines, which inih leaves in and
  *    configparser strips.
  *
@@ -55,12 +61,16 @@ struct ini_state {
 	char *buf;	  /* the current raw line */
 	size_t cap;
 	bool too_long;
-	bool indented;	/* the current line starts with a blank */
-	bool prev_key;	/* a key was seen since the last header (inih's prev_name) */
-	size_t first;	/* index of this file's first section */
-	size_t cur;	/* index of the current section, or SIZE_MAX */
-	size_t cur_key; /* index of the last key in it, or SIZE_MAX */
-	int error;	/* -ENOMEM */
+	bool nul;	   /* the current line holds a NUL byte */
+	int read_errno;	   /* why getline() failed, when it did */
+	size_t indent;	   /* blanks before the current line's text */
+	size_t key_indent; /* the same, of the line of the last key */
+	bool continuation; /* the current line continues the last key's value */
+	bool prev_key;	   /* a key was seen since the last header (inih's prev_name) */
+	size_t first;	   /* index of this file's first section */
+	size_t cur;	   /* index of the current section, or SIZE_MAX */
+	size_t cur_key;	   /* index of the last key in it, or SIZE_MAX */
+	int error;	   /* -ENOMEM */
 };
 
 static int add_section(struct ini_state *s, const char *name, size_t len)
@@ -93,22 +103,31 @@ static char *read_line(char *str, int num, void *stream)
 	ssize_t n = getline(&s->buf, &s->cap, s->f);
 	const char *p;
 
-	if (n < 0 || s->error)
+	if (n < 0 || s->error) {
+		s->read_errno = n < 0 && ferror(s->f) ? errno : 0;
 		return NULL;
+	}
 	s->line++;
 	if (n >= num) {
 		s->too_long = true;
 		return NULL;
 	}
-	memcpy(str, s->buf, (size_t)n + 1);
+	if (memchr(s->buf, 0, (size_t)n)) {
+		s->nul = true;
+		return NULL;
+	}
 	p = s->buf;
 	if (s->line == 1 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
 		p += 3;
-	s->indented = *p == ' ' || *p == '\t';
-	p += strspn(p, " \t");
-	/* inih takes an indented line after a key as a continuation,
-	 * even when it starts with '['. */
-	if (*p == '[' && !(s->indented && s->prev_key)) {
+	s->indent = strspn(p, " \t");
+	p += s->indent;
+	/* configparser: blank lines and comments end nothing and continue
+	 * nothing; a line continues the value only when indented deeper
+	 * than the key. */
+	s->continuation = s->prev_key && s->indent > s->key_indent && *p && !strchr(";#\r\n", *p);
+	memcpy(str, s->continuation ? s->buf : p,
+	       (size_t)(n - (s->continuation ? 0 : p - s->buf)) + 1);
+	if (*p == '[' && !s->continuation) {
 		const char *end = strchr(p, ']');
 
 		s->prev_key = false;
@@ -216,10 +235,12 @@ static int handle(void *user, const char *section, const char *name, const char 
 		return 1;
 	}
 	sec = &s->l->sections[s->cur];
-	if (s->indented && s->prev_key && s->cur_key != SIZE_MAX)
+	if (s->continuation && s->cur_key != SIZE_MAX) {
 		r = continue_value(s, &sec->keys[s->cur_key], value);
-	else
+	} else {
 		r = set_key(s, sec, name, value);
+		s->key_indent = s->indent;
+	}
 	s->prev_key = true;
 	if (r < 0)
 		s->error = r;
@@ -234,6 +255,8 @@ static void parse_error(struct ini_state *s)
 
 	if (s->too_long)
 		cfg__error(s->l, s->file, s->line, "line longer than %d bytes", MAX_LINE - 3);
+	else if (s->nul)
+		cfg__error(s->l, s->file, s->line, CFG_NUL_MSG);
 	else if (*p == '[')
 		cfg__error(s->l, s->file, s->line,
 			   "malformed section header '%.*s'; write [program:NAME], [group:NAME] "
@@ -269,10 +292,11 @@ static int parse_file(struct ini_state *s)
 		return s->error;
 	if (r == -2)
 		return -ENOMEM;
-	if (r > 0 || s->too_long)
+	if (r > 0 || s->too_long || s->nul)
 		parse_error(s);
 	else if (ferror(s->f))
-		cfg__error(s->l, s->file, s->line, "cannot read the file: %s", strerror(EIO));
+		cfg__error(s->l, s->file, s->line, "cannot read the file: %s",
+			   strerror(s->read_errno ? s->read_errno : EIO));
 	return 0;
 }
 

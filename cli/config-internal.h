@@ -22,6 +22,10 @@
 #include "collie/common.h"
 #include "config.h"
 
+/* A NUL byte would cut a line short, the rest of it silently lost. */
+#define CFG_NUL_MSG \
+	"the line holds a NUL byte; is this a text file? (the rest of the line would be lost)"
+
 /* Past this many errors the rest are counted, not kept. */
 #define CFG_MAX_ERRORS 50
 

@@ -118,6 +118,7 @@ static int read_procfile(struct procfile *pf, const char *path)
 	char *line = NULL;
 	size_t cap = 0;
 	unsigned lineno = 0;
+	ssize_t n = 0;
 	int r = 0;
 
 	if (!f) {
@@ -125,11 +126,19 @@ static int read_procfile(struct procfile *pf, const char *path)
 		return 0;
 	}
 	pf->file = cfg__add_file(pf->l, path);
-	while (pf->file && r == 0 && getline(&line, &cap, f) >= 0)
+	while (pf->file && r == 0 && (n = getline(&line, &cap, f)) >= 0) {
+		if (memchr(line, 0, (size_t)n)) {
+			/* foreman cannot start it either: Ruby's spawn refuses
+			 * a string with a NUL */
+			cfg__error(pf->l, path, ++lineno, CFG_NUL_MSG);
+			n = 0;
+			break;
+		}
 		r = procfile_line(pf, line, ++lineno);
-	if (r == 0 && ferror(f))
-		cfg__error(pf->l, path, 0, "cannot read the file: %s", strerror(EIO));
-	else if (r == 0 && pf->file && pf->n == 0)
+	}
+	if (r == 0 && n < 0 && ferror(f))
+		cfg__error(pf->l, path, 0, "cannot read the file: %s", strerror(errno));
+	else if (r == 0 && n < 0 && pf->file && pf->n == 0)
 		cfg__error(pf->l, path, 0,
 			   "no 'name: command' line; a Procfile has one a process "
 			   "type, such as web: ./server --port $PORT");

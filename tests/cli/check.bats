@@ -269,6 +269,42 @@ bad() {
 	[[ "$output" == *"c"*"collie.ini:7: key 'autostart' repeated in [program:a] (first at line 6); the last one wins"* ]]
 }
 
+@test "good: indented keys are keys; only a deeper indent continues a value" {
+	# configparser's rule (supervisord's reader): a line continues the
+	# value only when it is indented deeper than its key's line.
+	printf '[program:a]\n  command = echo one\n      two\n  # comment\n\n      three\n  autostart = false\n\tpriority = 5\n' > collie.ini
+	run --separate-stderr "$COLLIE" check
+	[ "$status" -eq 0 ] || { echo "$output $stderr"; return 1; }
+	[[ "$output" == *"command = echo one two three"$'\n'* ]]
+	[[ "$output" == *"autostart = false"* ]]
+	[[ "$output" == *"priority = 5"* ]]
+}
+
+@test "bad: a NUL byte, a directory, are said with where and what" {
+	printf '[program:a]\ncommand=echo a\0 rm -rf /\n' > c.ini
+	run "$COLLIE" check -c c.ini
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"c.ini:2: the line holds a NUL byte"* ]]
+	printf 'A=1\0 B=2\n' > e.env
+	printf '[program:a]\ncommand=true\nenvfile=e.env\n' > c.ini
+	run "$COLLIE" check -c c.ini
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"e.env:1: the line holds a NUL byte"* ]]
+	mkdir d.ini
+	run "$COLLIE" check -c d.ini
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"d.ini: cannot read the file: Is a directory"* ]]
+	printf 'web: ./web\0 --flag\n' > Procfile
+	run "$COLLIE" check -c Procfile
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"Procfile:1: the line holds a NUL byte"* ]]
+	rm Procfile
+	mkdir Procfile
+	run "$COLLIE" check -c Procfile
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"Procfile: cannot read the file: Is a directory"* ]]
+}
+
 @test "good: a long command line is not cut" {
 	long=$(printf 'x%.0s' $(seq 1 3000))
 	printf '[program:a]\ncommand=echo %s\n' "$long" > collie.ini
