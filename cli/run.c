@@ -85,13 +85,14 @@ done:
 	return buf;
 }
 
-static int exit_code_for_start_error(int r)
+/* As sh: 127 when the program is not found, 126 when it cannot be
+ * executed; anything else -- a redirection's file that cannot be opened,
+ * a pipe -- is a failure (1), not a missing program. */
+static int exit_code_for_start_error(int r, enum col_spawn_step step)
 {
-	if (r == -ENOENT)
-		return CLI_EXIT_NOT_FOUND;
-	if (r == -EACCES || r == -ENOEXEC || r == -EISDIR)
-		return CLI_EXIT_CANNOT_EXEC;
-	return CLI_EXIT_FAILURE;
+	if (step != COL_SPAWN_STEP_EXEC)
+		return CLI_EXIT_FAILURE;
+	return r == -ENOENT ? CLI_EXIT_NOT_FOUND : CLI_EXIT_CANNOT_EXEC;
 }
 
 /* Watch the members and forward signals (the loop has them already);
@@ -156,7 +157,7 @@ static int run_text(const char *text, const char *origin, unsigned run_flags)
 	if (r < 0) {
 		cli_error("%s", rerr.message);
 		col_loop_free(loop);
-		return exit_code_for_start_error(r);
+		return exit_code_for_start_error(r, rerr.step);
 	}
 	r = supervise(&s, loop);
 	col_loop_free(loop);

@@ -75,6 +75,19 @@ teardown() {
 	[ "$status" -eq 126 ]
 }
 
+@test "a redirection that cannot be opened exits 1, not 127 or 126" {
+	# sh: a redirection error is a failure of the command (bash exits 1);
+	# 127 would say the program was not found.
+	run -1 "$COLLIE" run "echo hi > $TMP/no/such/dir/f"
+	[[ "$output" == *"cannot open $TMP/no/such/dir/f for writing: No such file or directory"* ]]
+	run -1 "$COLLIE" run "cat < $TMP/nothing-here"
+	run -1 "$COLLIE" run "echo hi | cat > $TMP"
+	[[ "$output" == *"command 2 of 2 (cat): cannot open $TMP for writing: Is a directory"* ]]
+	# a path through a file is not found by exec: 126, as bash says
+	printf 'x\n' > "$TMP/file"
+	run -126 "$COLLIE" run "$TMP/file/prog"
+}
+
 @test "SIGTERM to collie reaches the whole pipeline" {
 	mkfifo "$TMP/fifo"
 	"$COLLIE" run "$COLLIE_TEST_HELPER echo started pause | $COLLIE_TEST_HELPER cat" \
