@@ -56,13 +56,18 @@ static void on_signal(struct col_source *src, const struct signalfd_siginfo *si,
 	col_pipeline_signal(&s->pipeline, (int)si->ssi_signo);
 }
 
-/* Read a whole command file (for --file) into a NUL-terminated buffer. */
-static char *read_file(const char *path)
+/* Read a whole command file (for --file) into a NUL-terminated buffer,
+ * up to EOF: a pipe (--file /dev/stdin, <(...)) gives it in pieces. A NUL
+ * byte would cut the command short silently: refused, as sh refuses a
+ * binary script. *ret_code: the exit code on failure. */
+static char *read_file(const char *path, int *ret_code)
 {
-	char *buf = NULL;
+	char *buf = NULL, *nul = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	size_t len = 0;
+	ssize_t n = 0;
 
+	*ret_code = CLI_EXIT_FAILURE;
 	if (fd < 0) {
 		cli_error("%s: %s", path, strerror(errno));
 		return NULL;
@@ -72,14 +77,23 @@ static char *read_file(const char *path)
 		cli_error("out of memory");
 		goto done;
 	}
-	n = col_fd_read(fd, buf, MAX_FILE_SIZE + 1);
-	if (n < 0 || n > MAX_FILE_SIZE) {
-		cli_error("%s: %s", path, n < 0 ? strerror((int)-n) : "larger than 64 KiB");
+	while (len <= MAX_FILE_SIZE &&
+	       (n = col_fd_read(fd, buf + len, MAX_FILE_SIZE + 1 - len)) > 0)
+		len += (size_t)n;
+	if (n < 0)
+		cli_error("%s: %s", path, strerror((int)-n));
+	else if (len > MAX_FILE_SIZE)
+		cli_error("%s: larger than 64 KiB", path);
+	else if ((nul = memchr(buf, 0, len)))
+		cli_error("%s: a NUL byte at offset %zu; a command file is text", path,
+			  (size_t)(nul - buf));
+	if (n < 0 || len > MAX_FILE_SIZE || nul) {
+		*ret_code = nul ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
 		free(buf);
 		buf = NULL;
 		goto done;
 	}
-	buf[n] = 0;
+	buf[len] = 0;
 done:
 	col_close(fd);
 	return buf;
@@ -209,9 +223,9 @@ int cli_run(int argc, char **argv)
 	}
 	if (!file)
 		return run_text(argv[optind], "command line", flags);
-	text = read_file(file);
+	text = read_file(file, &r);
 	if (!text)
-		return CLI_EXIT_FAILURE;
+		return r;
 	r = run_text(text, file, flags);
 	free(text);
 	return r;

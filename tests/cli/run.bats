@@ -138,6 +138,28 @@ teardown() {
 	pg=
 }
 
+@test "--file reads a pipe to its end, and refuses a NUL byte" {
+	# The writer sends the second half only once collie has read the
+	# first (the pipe is empty again): one read() would run 'echo first'.
+	python3 -c '
+import fcntl, os, sys, termios, time, array
+os.write(1, b"echo first")
+buf = array.array("i", [1])
+deadline = time.monotonic() + 10
+while buf[0] and time.monotonic() < deadline:
+	fcntl.ioctl(1, termios.FIONREAD, buf)
+	time.sleep(0.001)
+try:
+	os.write(1, b" second\n")
+except BrokenPipeError:
+	pass
+' | { run "$COLLIE" run --file /dev/stdin; echo "$status $output" > "$TMP/result"; }
+	[ "$(cat "$TMP/result")" = "0 first second" ]
+	printf 'echo a\0; rm -rf b' > "$TMP/nul.cmd"
+	run -2 "$COLLIE" run --file "$TMP/nul.cmd"
+	[[ "$output" == *"nul.cmd: a NUL byte at offset 6; a command file is text"* ]]
+}
+
 @test "usage errors exit 2" {
 	run "$COLLIE" run
 	[ "$status" -eq 2 ]
