@@ -16,6 +16,10 @@
 	"collie runs commands without a shell; to use shell syntax, set shell=true (or write: sh " \
 	"-c '...')"
 
+/* How deep ${...} may nest in the word of another: the lexer recurses per
+ * level, and a text from a file must not be able to exhaust the stack. */
+#define COL__CMDLINE_MAX_NESTING 32
+
 /* A growing NUL-terminated string. */
 struct col__strbuf {
 	char *s;    /* the text, NUL-terminated once anything was added; NULL before */
@@ -36,6 +40,7 @@ struct col__parser {
 	size_t pos;		   /* byte offset of the next character to read */
 	char *const *env;	   /* where $NAME is looked up (borrowed) */
 	unsigned flags;		   /* enum col_cmdline_flags */
+	unsigned depth;		   /* ${...} being lexed, one inside the other */
 	struct col__strv assigned; /* "NAME=value" set by ${NAME:=word}, looked up first */
 	int error;		   /* the first error: -EINVAL or -ENOMEM; 0 while none */
 	size_t err_at;		   /* its byte offset */

@@ -352,9 +352,17 @@ static int lex_dollar(struct col__parser *p, struct col__word *w, bool quoted)
 	size_t at = p->pos;
 	char c = t[at + 1];
 	size_t n;
+	int r;
 
-	if (c == '{')
-		return lex_brace(p, w, quoted);
+	if (c == '{' && p->depth >= COL__CMDLINE_MAX_NESTING)
+		return col__parser_fail(p, at, "'${' nested more than %d deep",
+					COL__CMDLINE_MAX_NESTING);
+	if (c == '{') {
+		p->depth++;
+		r = lex_brace(p, w, quoted);
+		p->depth--;
+		return r;
+	}
 	if (c == '(')
 		return col__parser_reject(p, at,
 					  t[at + 2] == '(' ? "'$((' (arithmetic expansion)"

@@ -103,6 +103,17 @@ static bool is_digit(char c)
 
 #define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_0123456789"
 
+/* The value of the n digits at s, or LONG_MAX when past any fd; leading
+ * zeros do not count (002 is fd 2, as in bash). */
+static long fd_number(const char *s, size_t n)
+{
+	while (n > 1 && *s == '0') {
+		s++;
+		n--;
+	}
+	return n > 4 ? LONG_MAX : strtol(s, NULL, 10);
+}
+
 /* The length of NAME when s starts with NAME=, else 0. */
 static size_t assignment_name(const char *s)
 {
@@ -239,7 +250,7 @@ static int dup_source(struct col__parser *p, const struct builder *b, const char
 	if (n == 0 || word[n] != '\0')
 		return col__parser_fail(p, at, "'%.*s' must be followed by an fd number, not '%s'",
 					oplen, op, word);
-	m = n > 4 ? LONG_MAX : strtol(word, NULL, 10);
+	m = fd_number(word, n);
 	if (m > COL_CMDLINE_FD_MAX)
 		return col__parser_fail(p, at, "fd %s is too large (the most is %d)", word,
 					COL_CMDLINE_FD_MAX);
@@ -315,7 +326,7 @@ static int maybe_io_number(struct col__parser *p, struct builder *b)
 
 	if (s[n] != '<' && s[n] != '>')
 		return 0;
-	fd = n > 4 ? LONG_MAX : strtol(s, NULL, 10);
+	fd = fd_number(s, n);
 	if (fd > COL_CMDLINE_FD_MAX)
 		return col__parser_fail(p, p->pos, "fd %.*s is too large (the most is %d)", (int)n,
 					s, COL_CMDLINE_FD_MAX);

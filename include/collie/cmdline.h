@@ -40,8 +40,9 @@
  *                                text see NAME=word
  *    ${NAME+word} ${NAME:+word}  word if NAME is set (: and not empty)
  *    ${NAME?word} ${NAME:?word}  an error "NAME: word" if unset (: or empty)
- *    word may hold quotes and expansions. A $ followed by anything else
- *    (a blank, /, :, the end) is a literal $.
+ *    word may hold quotes and expansions (${...} nested at most 32 deep,
+ *    so that no text can exhaust the stack). A $ followed by anything
+ *    else (a blank, /, :, the end) is a literal $.
  *  - Field splitting, as in sh with the default IFS (plus carriage
  *    return): the result of an unquoted expansion in an argument is split
  *    at blanks, and an unquoted expansion that yields nothing yields no

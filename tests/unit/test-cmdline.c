@@ -243,12 +243,19 @@ TEST_NOLEAK(cmdline, what_is_an_fd_number)
 		{ COL_CMDLINE_REDIR_WRITE, 2, -1, " a  b " },
 		{ COL_CMDLINE_REDIR_READ, 0, -1, "*" },
 	};
+	static const struct redir_want dup_zeros[] = {
+		{ COL_CMDLINE_REDIR_DUP_WRITE, 2, 1, NULL },
+		{ COL_CMDLINE_REDIR_WRITE, 1, -1, "f" },
+	};
 
 	expect_redirs("echo a2>f", ARGV("echo", "a2"), to1, 1);
 	expect_redirs("echo \"2\">f", ARGV("echo", "2"), to1, 1);
 	expect_redirs("echo 2 >f", ARGV("echo", "2"), to1, 1);
 	expect_redirs("echo 2>f", ARGV("echo"), to2, 1);
 	expect_redirs("2>f echo", ARGV("echo"), to2, 1);
+	/* leading zeros do not make a number large: 00002 is fd 2, as in bash */
+	expect_redirs("echo 000002>f", ARGV("echo"), to2, 1);
+	expect_redirs("echo 2>&000001 >f", ARGV("echo"), dup_zeros, 2);
 	expect_redirs("echo >$HOME/log 2>\"$SPACED\" <*", ARGV("echo"), expanded, 3);
 }
 
@@ -383,6 +390,7 @@ static const struct error_case error_cases[] = {
 	{ "x 2>&1x", 0, 3, "'>&' must be followed by an fd number, not '1x'" },
 	{ "x 2>&99999", 0, 3, "fd 99999 is too large (the most is 255)" },
 	{ "x 256>f", 0, 3, "fd 256 is too large (the most is 255)" },
+	{ "x 0000256>f", 0, 3, "fd 0000256 is too large (the most is 255)" },
 	{ "x 2>&3", 0, 3, NOT_OPEN("3", ">&") },
 	{ "x <&4 3<f", 0, 3, NOT_OPEN("4", "<&") },
 	{ "x 4>f", 0, 3,
@@ -439,6 +447,45 @@ TEST_NOLEAK(cmdline, error_positions_count_lines_and_characters)
 	cr_assert_eq(err.offset, 8);
 	cr_assert_eq(col_cmdline_parse(" \n ", env, 0, &cl, &err), -EINVAL);
 	cr_assert_str_eq(err.message, "line 2, column 2: empty command");
+}
+
+/* "echo ${U:-${U:-...a}}" with n levels, quoted or not. */
+static char *nested(size_t n, bool quoted)
+{
+	const char *open = quoted ? "${U:-\"" : "${U:-", *close = quoted ? "\"}" : "}";
+	size_t lo = strlen(open), lc = strlen(close);
+	char *s = malloc(8 + n * (lo + lc)), *w = s;
+
+	cr_assert_not_null(s);
+	w += snprintf(w, 8, "echo ");
+	for (size_t i = 0; i < n; i++, w += lo)
+		memcpy(w, open, lo);
+	*w++ = 'a';
+	for (size_t i = 0; i < n; i++, w += lc)
+		memcpy(w, close, lc);
+	*w = 0;
+	return s;
+}
+
+TEST_NOLEAK(cmdline, nesting_is_bounded_not_the_stack)
+{
+	struct col_cmdline *cl;
+	struct col_cmdline_error err;
+	char *text;
+
+	for (int quoted = 0; quoted < 2; quoted++) {
+		text = nested(32, quoted);
+		cr_assert_eq(col_cmdline_parse(text, env, 0, &cl, &err), 0, "%s", err.message);
+		cr_assert_str_eq(cl->cmds[0].argv[1], "a");
+		col_cmdline_free(cl);
+		free(text);
+		/* a text from a file: each level was a few stack frames */
+		text = nested(20000, quoted);
+		cr_assert_eq(col_cmdline_parse(text, env, 0, &cl, &err), -EINVAL);
+		cr_assert_str_eq(err.message, quoted ? "column 198: '${' nested more than 32 deep"
+						     : "column 166: '${' nested more than 32 deep");
+		free(text);
+	}
 }
 
 TEST_NOLEAK(cmdline, bad_arguments)
