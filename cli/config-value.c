@@ -196,6 +196,9 @@ int cfg__parse_size(const char *s, bool unlimited_ok, uint64_t *ret, char **ret_
 		goto bad;
 	errno = 0;
 	v = strtoull(t, &end, 10);
+	/* supervisord's int() takes "50 MB" too: blanks before the unit */
+	while (*end == ' ' || *end == '\t')
+		end++;
 	mult = size_unit(end);
 	if (errno == ERANGE || mult == 0 || v > UINT64_MAX / mult)
 		goto bad;

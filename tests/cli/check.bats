@@ -203,7 +203,8 @@ bad() {
 	depends_on = web
 	ready = notify
 	stderr_logfile = logs/err.log
-	stderr_logfile_maxbytes = 512KB
+	; a blank before the unit, as supervisord's int() allows
+	stderr_logfile_maxbytes = 512 KB
 	stderr_logfile_backups = 0
 	stderr_syslog = yes
 	log_timestamps = unix
