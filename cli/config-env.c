@@ -12,8 +12,9 @@
  *    '...' parts (quotes removed, nothing escaped inside), pairs are
  *    separated by commas, blanks (and a continuation's newlines) around
  *    them are dropped, and an unquoted blank inside a value is an error
- *    that says to quote it. Every value supervisord parses as its author
- *    meant parses the same here.
+ *    that says to quote it. A key is what shlex takes into one word
+ *    there. Every value supervisord parses as its author meant parses
+ *    the same here.
  *  - env files (a Procfile's .env, envfile=), as foreman reads .env:
  *    lines KEY=value with KEY of letters, digits and _; a value wholly
  *    in '...' is taken literally, one wholly in "..." has \n made a
@@ -34,9 +35,12 @@
 
 extern char **environ;
 
-static bool is_name_char(char c, bool first)
+/* A character of an environment= key: what supervisord's shlex takes into
+ * a word (letters, digits and _ /.+-():), so that every key it accepts
+ * (spring.profiles.active, X-API-KEY) is accepted here too. */
+static bool is_key_char(char c)
 {
-	return c == '_' || isalpha((unsigned char)c) || (!first && isdigit((unsigned char)c));
+	return isalnum((unsigned char)c) || (c && strchr("_/.+-():", c));
 }
 
 int cfg__env_set(struct cfg_env *e, const char *name, size_t name_len, const char *value)
@@ -170,7 +174,7 @@ static int list_pair(const char **pp, struct cfg_env *e, char **ret_msg)
 	FILE *out;
 	int r;
 
-	while (is_name_char(*p, p == key))
+	while (is_key_char(*p))
 		p++;
 	key_len = (size_t)(p - key);
 	p += strspn(p, " \t\r\n");

@@ -306,6 +306,17 @@ bad() {
 	[[ "$output" == *"Procfile: cannot read the file: Is a directory"* ]]
 }
 
+@test "good: environment= keys that supervisord takes: dots, dashes, a leading digit" {
+	printf '[program:a]\ncommand=env\nenvironment=spring.profiles.active=prod,X-API-KEY="k",1X=y\n' > collie.ini
+	run --separate-stderr "$COLLIE" check
+	[ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+	[[ "$output" == *"environment spring.profiles.active=prod"* ]]
+	[[ "$output" == *"environment X-API-KEY=k"* ]]
+	[[ "$output" == *"environment 1X=y"* ]]
+	bad "c.ini:3: key 'environment' in [program:a]: expected KEY=value pairs" \
+		$'[program:a]\ncommand=env\nenvironment=A@B=1'
+}
+
 @test "good: a long command line is not cut" {
 	long=$(printf 'x%.0s' $(seq 1 3000))
 	printf '[program:a]\ncommand=echo %s\n' "$long" > collie.ini
