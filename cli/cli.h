@@ -23,6 +23,10 @@
 /* Print "collie: " and the formatted message on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The length of the valid UTF-8 sequence at p (n bytes left, n >= 1), or
+ * 0: what JSON, and so the control protocol, can carry (control-logs.c). */
+size_t cli_utf8_len(const unsigned char *p, size_t n);
+
 /* collie run: parse a command line with the command language and run it. */
 int cli_run(int argc, char **argv);
 

@@ -29,6 +29,7 @@
 #include <strings.h>
 #include <sys/resource.h>
 
+#include "cli.h"
 #include "collie/sig.h"
 #include "config-internal.h"
 #include "banned.h"
@@ -432,6 +433,17 @@ int cfg__check_name(const char *what, const char *s, char **ret_msg)
 	if (!*s) {
 		*ret_msg = cfg__msg("the %s is empty; give it a name", what);
 		return -EINVAL;
+	}
+	/* A name travels in the control protocol's JSON, which holds only
+	 * UTF-8 (supervisord refuses a file that is not UTF-8 at all). */
+	for (size_t i = 0, k, n = strlen(s); i < n; i += k) {
+		k = cli_utf8_len((const unsigned char *)s + i, n - i);
+		if (k == 0) {
+			*ret_msg = cfg__msg("the %s holds a byte that is not UTF-8 (0x%02x at "
+					    "byte %zu); write the name in UTF-8",
+					    what, (unsigned char)s[i], i);
+			return -EINVAL;
+		}
 	}
 	for (const char *c = bad; *c; c++) {
 		if (strchr(s, *c)) {

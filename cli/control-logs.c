@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "control-internal.h"
 #include "logs.h"
 #include "banned.h"
@@ -43,8 +44,7 @@ static const char *stream_name(int which)
 	return which == 2 ? "stderr" : "stdout";
 }
 
-/* The length of the valid UTF-8 sequence at p (n bytes left), or 0. */
-static size_t utf8_len(const unsigned char *p, size_t n)
+size_t cli_utf8_len(const unsigned char *p, size_t n)
 {
 	size_t k;
 
@@ -76,7 +76,7 @@ static json_t *json_text(const char *p, size_t n)
 	if (s || !(buf = malloc(n * 3 + 1)))
 		return s;
 	for (size_t i = 0; i < n;) {
-		size_t k = utf8_len((const unsigned char *)p + i, n - i);
+		size_t k = cli_utf8_len((const unsigned char *)p + i, n - i);
 
 		if (k) {
 			memcpy(buf + m, p + i, k);

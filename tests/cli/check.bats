@@ -47,6 +47,15 @@ bad() {
 	bad "c.ini:1: key 'command' is outside any section" $'command=true'
 }
 
+@test "bad: a name that is not UTF-8, which the control protocol cannot carry" {
+	bad "the program name holds a byte that is not UTF-8 (0xff at byte 1); write the name in UTF-8" \
+		$'[program:a\xffb]\ncommand=true'
+	bad "the group name holds a byte that is not UTF-8 (0xc3 at byte 1)" \
+		$'[group:g\xc3]\nprograms=a\n[program:a]\ncommand=true'
+	bad "c.ini:3: key 'process_name' in [program:é]: the process name holds a byte that is not UTF-8 (0xe9 at byte 2)" \
+		$'[program:\xc3\xa9]\ncommand=true\nprocess_name=%(program_name)s\xe9'
+}
+
 @test "bad: unknown section, with a suggestion" {
 	bad "c.ini:1: unknown section [programs:a]; did you mean [program:a]?" \
 		$'[programs:a]\ncommand=true'
