@@ -655,6 +655,7 @@ static void spawn_proc(struct sv_proc *p)
 	base_opts(p, &base, rl);
 	cgroup_prepare(p, &base);
 	ro.base = &base;
+	ro.flags = COL_CMDLINE_NO_WAIT; /* a FIFO in a redirection must not stop the loop */
 	ro.stdio[0].kind = COL_STDIO_NULL;
 	if (p->log)
 		logs_proc_stdio(p->log, ro.stdio);

@@ -34,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "collie/cmdline.h"
@@ -41,6 +43,9 @@
 #include "collie/reap.h"
 #include "collie/spawn.h"
 #include "banned.h"
+
+/* The f_type of an anonymous pipe (linux/magic.h, which musl lacks). */
+#define PIPEFS_MAGIC 0x50495045
 
 /* A slot of the fd table not set by anything (only past fd 2). */
 #define SLOT_UNSET (-2)
@@ -220,6 +225,56 @@ static const char *open_purpose(enum col_cmdline_redir_kind kind, int *flags)
 	}
 }
 
+/*
+ * Open a redirection's file. With COL_CMDLINE_NO_WAIT, without ever
+ * waiting: the caller is an event loop (the supervisor), which open(2) of
+ * a named FIFO would stop until the FIFO's other end is opened -- sh
+ * waits in the child instead. So O_NONBLOCK, cleared again for the child:
+ * a FIFO with no reader fails for writing (ENXIO); one opened for reading
+ * only is refused (ENXIO), since whether it has a writer cannot be known
+ * and the child would read EOF at once (<> never waits, and works as
+ * before). Pipes reached through /proc/self/fd (/dev/stderr) are no named
+ * FIFOs. Returns the fd or -errno.
+ */
+static int open_file(struct run *r, const char *path, int flags)
+{
+	bool no_wait = r->pl.flags & COL_CMDLINE_NO_WAIT;
+	struct statfs sfs;
+	struct stat st;
+	int fd, err = 0;
+
+	fd = openat(r->dirfd, path, flags | O_CLOEXEC | O_NOCTTY | (no_wait ? O_NONBLOCK : 0),
+		    r->mode);
+	if (fd < 0)
+		return -errno;
+	if (!no_wait)
+		return fd;
+	if (fstat(fd, &st) < 0 || fstatfs(fd, &sfs) < 0)
+		err = -errno;
+	else if (S_ISFIFO(st.st_mode) && sfs.f_type != PIPEFS_MAGIC &&
+		 (flags & O_ACCMODE) == O_RDONLY)
+		err = -ENXIO;
+	else
+		err = col_fd_set_nonblock(fd, false);
+	if (err < 0) {
+		col_close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Why open_file() failed, for people. */
+static const char *open_error(const struct run *r, int flags, int err)
+{
+	if (err != ENXIO || !(r->pl.flags & COL_CMDLINE_NO_WAIT))
+		return strerror(err);
+	if ((flags & O_ACCMODE) == O_RDONLY)
+		return "a FIFO (collie opens redirections itself and cannot wait for a writer; "
+		       "use sh -c '...' for that)";
+	return "a FIFO with no reader (collie opens redirections itself and does not wait for "
+	       "the other end)";
+}
+
 /* One redirection into the table: open its file, or copy a slot. */
 static int apply_redir(struct run *r, size_t i, struct table *t, const struct col_cmdline_redir *rd)
 {
@@ -235,11 +290,10 @@ static int apply_redir(struct run *r, size_t i, struct table *t, const struct co
 		t->slot[rd->fd] = t->slot[rd->dup_fd];
 	} else {
 		purpose = open_purpose(rd->kind, &flags);
-		fd = openat(r->dirfd, rd->path, flags | O_CLOEXEC | O_NOCTTY, r->mode);
+		fd = open_file(r, rd->path, flags);
 		if (fd < 0)
-			return run_fail(r, i, COL_SPAWN_STEP_NONE, errno,
-					"cannot open %s for %s: %s", rd->path, purpose,
-					strerror(errno));
+			return run_fail(r, i, COL_SPAWN_STEP_NONE, -fd, "cannot open %s for %s: %s",
+					rd->path, purpose, open_error(r, flags, -fd));
 		t->opened[t->n_opened++] = fd;
 		t->slot[rd->fd] = fd;
 	}
@@ -437,7 +491,8 @@ int col_cmdline_start(const struct col_cmdline *cl, const struct col_cmdline_run
 	struct table *t = NULL;
 	int err;
 
-	if (!cl || cl->n_cmds == 0 || !opts || !ret || (opts->flags & ~COL_CMDLINE_PIPEFAIL)) {
+	if (!cl || cl->n_cmds == 0 || !opts || !ret ||
+	    (opts->flags & ~(COL_CMDLINE_PIPEFAIL | COL_CMDLINE_NO_WAIT))) {
 		r.cl = NULL;
 		err = run_fail(&r, SIZE_MAX, COL_SPAWN_STEP_NONE, EINVAL, "invalid arguments");
 		goto out;

@@ -198,6 +198,8 @@ COL_API int col_cmdline_format(const struct col_cmdline *cl, char *buf, size_t l
 
 enum col_cmdline_run_flags {
 	COL_CMDLINE_PIPEFAIL = 1 << 0, /* status: the rightmost failing command's, not the last's */
+	COL_CMDLINE_NO_WAIT = 1 << 1,  /* never wait opening a file (for an event loop): see
+					  col_cmdline_start() */
 };
 
 /*
@@ -284,7 +286,13 @@ struct col_pipeline {
  * Redirection files are opened by the calling process, with its
  * credentials, relative to base->cwd when set, close-on-exec and
  * O_NOCTTY, created with mode 0666 minus the caller's umask and, when
- * base sets COL_SPAWN_SET_UMASK, minus base->umask too. A COL_STDIO_PIPE
+ * base sets COL_SPAWN_SET_UMASK, minus base->umask too. Opening a named
+ * FIFO waits for its other end, as sh's child would, but here in the
+ * caller; with COL_CMDLINE_NO_WAIT in opts->flags (an event loop cannot
+ * wait) nothing waits: a named FIFO with no reader fails for writing
+ * with -ENXIO, and one opened for reading only (N<fifo) is refused with
+ * -ENXIO, as its writer cannot be waited for (N<>fifo, and pipes reached
+ * through /proc/self/fd such as /dev/stderr, open as usual). A COL_STDIO_PIPE
  * in opts->stdio makes one pipe whose parent end lands in
  * ret->stdio[i] (for stderr, shared by every command).
  *
@@ -295,7 +303,8 @@ struct col_pipeline {
  *   -EINVAL   NULL cl/opts/ret, a bad stdio kind, unknown flags,
  *             COL_SPAWN_SETSID with more than one command
  *   -EBADF    an fd in opts->stdio that is not open
- *   the errno of opening a redirection's file (-ENOENT, -EACCES, ...),
+ *   the errno of opening a redirection's file (-ENOENT, -EACCES, -ENXIO
+ *             for a FIFO with COL_CMDLINE_NO_WAIT, ...),
  *   of pipe2 (-EMFILE, ...), or of col_spawn_start() (ret_err->step).
  * Thread-safe (cl is only read). Not async-signal-safe.
  */

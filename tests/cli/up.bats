@@ -288,3 +288,18 @@ PY
 	finish
 	[ "$STATUS" -eq 0 ]
 }
+
+@test "a FIFO in a redirection does not stop the supervisor: the start fails instead" {
+	# open(2) of a FIFO waits for its other end; in collie's loop that
+	# would stop every other program and the control socket with it.
+	mkfifo "$TMP/fifo"
+	conf "[program:first]" "command=$H echo x > $TMP/fifo" "priority=1" "startsecs=0" \
+		"startretries=0" \
+		"[program:second]" "command=$H pause" "priority=2" "startsecs=0"
+	up
+	expect_any "cannot open $TMP/fifo for writing: a FIFO with no reader"
+	expect_any "first: BACKOFF -> FATAL"
+	expect_any "second: STARTING -> RUNNING"
+	finish
+	[ "$STATUS" -eq 0 ]
+}

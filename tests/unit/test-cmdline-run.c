@@ -346,7 +346,8 @@ TEST_NOLEAK(cmdline_run, status_is_the_last_commands_or_with_pipefail_the_rightm
 }
 
 /* Start text expecting failure r; check nothing is left, return the error. */
-static void expect_start_failure(const char *text, int r, struct col_cmdline_run_error *err)
+static void expect_start_failure_flags(const char *text, unsigned flags, int r,
+				       struct col_cmdline_run_error *err)
 {
 	struct col_cmdline_run_opts ro = COL_CMDLINE_RUN_OPTS_INIT;
 	struct col_spawn_opts base = COL_SPAWN_OPTS_INIT;
@@ -357,6 +358,7 @@ static void expect_start_failure(const char *text, int r, struct col_cmdline_run
 
 	base.cwd = tmpdir;
 	ro.base = &base;
+	ro.flags = flags;
 	ro.stdio[1].kind = COL_STDIO_PIPE;
 	pl.pgid = 12345; /* must stay untouched */
 	before = pl;
@@ -366,6 +368,11 @@ static void expect_start_failure(const char *text, int r, struct col_cmdline_run
 	cr_assert_eq(count_children(), 0, "'%s' left a child", text);
 	cr_assert_eq(col_fd_count(), fds, "'%s' left an fd", text);
 	cr_assert_eq(err->error, -r);
+}
+
+static void expect_start_failure(const char *text, int r, struct col_cmdline_run_error *err)
+{
+	expect_start_failure_flags(text, 0, r, err);
 }
 
 TEST_NOLEAK(cmdline_run, missing_program_in_the_middle_kills_and_reaps_the_others)
@@ -401,6 +408,49 @@ TEST_NOLEAK(cmdline_run, a_redirection_that_cannot_be_opened_stops_the_start)
 		 "directory",
 		 helper_path());
 	cr_assert_str_eq(err.message, want);
+}
+
+/*
+ * With COL_CMDLINE_NO_WAIT a named FIFO is never waited for in the
+ * caller, an event loop: open(2) would block it until the other end came
+ * (the test's timeout). A pipe reached through /proc/self/fd is no named
+ * FIFO.
+ */
+TEST_NOLEAK(cmdline_run, no_wait_does_not_wait_for_a_fifo)
+{
+	struct col_cmdline_run_error err;
+	struct result res;
+	char text[256], fifo[128];
+	int p[2], rw;
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	expect_start_failure_flags("cat <fifo", COL_CMDLINE_NO_WAIT, -ENXIO, &err);
+	cr_assert_str_eq(err.message, "command 1 of 1 (cat): cannot open fifo for reading: a FIFO "
+				      "(collie opens redirections itself and cannot wait for a "
+				      "writer; use sh -c '...' for that)");
+	expect_start_failure_flags("\"$H\" pause | cat >fifo", COL_CMDLINE_NO_WAIT, -ENXIO, &err);
+	cr_assert_str_eq(err.message, "command 2 of 2 (cat): cannot open fifo for writing: a FIFO "
+				      "with no reader (collie opens redirections itself and does "
+				      "not wait for the other end)");
+	/* with a reader, writing works, and <> never waits */
+	rw = open(fifo, O_RDWR | O_CLOEXEC);
+	cr_assert_geq(rw, 0);
+	run("\"$H\" echo into-fifo >fifo", NULL, COL_CMDLINE_NO_WAIT, &res);
+	cr_assert_eq(res.st.code, 0);
+	run("\"$H\" echo rw 1<>fifo", NULL, COL_CMDLINE_NO_WAIT, &res);
+	cr_assert_eq(res.st.code, 0);
+	cr_assert_eq(read(rw, text, sizeof(text)), (ssize_t)strlen("into-fifo\nrw\n"));
+	col_close(rw);
+	/* /dev/stderr-like: an anonymous pipe, opened as before */
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	snprintf(text, sizeof(text), "\"$H\" echo through-proc >/proc/self/fd/%d", p[1]);
+	run(text, NULL, COL_CMDLINE_NO_WAIT, &res);
+	cr_assert_eq(res.st.code, 0);
+	col_close(p[1]);
+	read_all(p[0], text, sizeof(text));
+	cr_assert_str_eq(text, "through-proc\n");
+	col_close(p[0]);
 }
 
 TEST_NOLEAK(cmdline_run, bad_options_are_rejected_before_anything_starts)
