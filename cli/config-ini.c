@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config-internal.h"
 #include "banned.h"
@@ -317,7 +318,17 @@ static int include_pattern(struct cfg_loader *l, const struct cfg_raw_key *k, co
 		cfg__warn(l, k->file, k->line,
 			  "no file matches include '%s'; skipped, as supervisord does", full);
 	for (size_t i = 0; gr == 0 && r >= 0 && i < g.gl_pathc; i++) {
-		if (cfg__file_seen(l, g.gl_pathv[i]))
+		struct stat st;
+
+		/* a glob that matches a directory (conf.d/ holding one):
+		 * supervisord's configparser cannot open it and goes on */
+		if (stat(g.gl_pathv[i], &st) == 0 && S_ISDIR(st.st_mode))
+			cfg__warn(
+				l, k->file, k->line,
+				"include '%s' matches the directory '%s'; skipped, as supervisord "
+				"does",
+				full, g.gl_pathv[i]);
+		else if (cfg__file_seen(l, g.gl_pathv[i]))
 			cfg__warn(l, k->file, k->line, "'%s' is already read; not read again",
 				  g.gl_pathv[i]);
 		else

@@ -380,6 +380,16 @@ bad() {
 	[[ "$output" == *"files read: main.ini conf.d/a.conf conf.d/b.conf"* ]]
 }
 
+@test "include: a glob that matches a directory skips it, as supervisord does" {
+	mkdir -p conf.d/old
+	printf '[include]\nfiles = conf.d/*\n' > main.ini
+	printf '[program:a]\ncommand=a\n' > conf.d/a.conf
+	run --separate-stderr "$COLLIE" check -c main.ini
+	[ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+	[[ "$output" == *"files read: main.ini conf.d/a.conf"$'\n'* ]]
+	[[ "$stderr" == *"main.ini:2: include 'conf.d/*' matches the directory 'conf.d/old'; skipped, as supervisord does"* ]]
+}
+
 @test "Procfile: found with no -c, .env beside it, PORT per instance, -m" {
 	printf 'web: ./web --port $PORT\n\n# a comment\nworker: ./work && echo done\nclock: ./clock\n' > Procfile
 	printf 'SECRET="a\\nb"\nLITERAL='"'"'x\\ny'"'"'\n' > .env
