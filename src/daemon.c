@@ -29,6 +29,7 @@
 
 #include "collie/daemon.h"
 #include "collie/fd.h"
+#include "fd-internal.h"
 #include "banned.h"
 
 enum { MSG_READY = 1, MSG_ERROR = 2 };
@@ -85,13 +86,16 @@ static void become_daemon(const struct col_daemon_opts *o, struct col_daemon *d,
 
 	if (chdir(o->dir ? o->dir : "/") < 0)
 		daemon_fail(fd, errno);
+	/* With fds of the caller's closed, /dev/null may open as one of 0..2:
+	 * that one is kept (and made to survive exec), not closed. */
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0)
 		daemon_fail(fd, errno);
 	for (int i = 0; i < 3; i++)
-		if (dup2(null, i) < 0)
+		if (i == null ? fcntl(i, F_SETFD, 0) < 0 : dup2(null, i) < 0)
 			daemon_fail(fd, errno);
-	col_close(null);
+	if (null > 2)
+		col_close(null);
 	d->pid = getpid();
 	d->ready_fd = fd;
 	d->pidfile_fd = -1;
@@ -108,17 +112,19 @@ static void become_daemon(const struct col_daemon_opts *o, struct col_daemon *d,
 
 int col_daemon_start(const struct col_daemon_opts *o, struct col_daemon *d)
 {
-	int p[2], st;
+	int p[2], st, r;
 	pid_t mid;
 
 	if (!o || !d || (o->pidfile && !*o->pidfile))
 		return -EINVAL;
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
+	/* Above 2: the daemon puts /dev/null on 0..2, which would cut off
+	 * its end of the pipe in a caller that runs with those closed. */
+	r = col__pipe(p);
+	if (r < 0)
+		return r;
 	mid = fork();
 	if (mid < 0) {
-		int r = -errno;
-
+		r = -errno;
 		col_close(p[0]);
 		col_close(p[1]);
 		return r;

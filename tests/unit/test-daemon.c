@@ -165,3 +165,72 @@ TEST_NOLEAK(daemon, bad_arguments)
 	col_daemon_release(NULL);
 	col_daemon_release(&d);
 }
+
+/*
+ * A caller that runs with stdin (and stdout) closed: the ready pipe must
+ * not take those numbers (the daemon puts /dev/null there, which would
+ * cut its report off), and the daemon's stdio must all be /dev/null
+ * (not a closed fd 0 that the pidfile then takes, and a child of the
+ * daemon inherits with its lock).
+ */
+TEST_NOLEAK(daemon, a_caller_with_stdio_closed_still_gets_a_daemon_on_dev_null)
+{
+	char dir[] = "/tmp/collie-daemon-XXXXXX", pidfile[64], buf[PATH_MAX];
+	struct col_daemon_opts o = COL_DAEMON_OPTS_INIT;
+	int saved[2], closed[2] = { 1, 2 };
+	struct col_daemon d;
+	sigset_t term;
+
+	cr_assert(mkdtemp(dir));
+	snprintf(pidfile, sizeof(pidfile), "%s/d.pid", dir);
+	o.pidfile = pidfile;
+	cr_assert_eq(col_reap_set_subreaper(true), 0);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, NULL);
+	for (int i = 0; i < 2; i++)
+		cr_assert_geq(saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 3), 0);
+	for (int round = 0; round < 2; round++) {
+		int r, ready;
+
+		for (int i = 0; i < closed[round]; i++)
+			close(i);
+		r = col_daemon_start(&o, &d);
+		if (r == 0)
+			run_daemon(&d);
+		ready = col_daemon_wait_ready(&d, 10 * COL_USEC_PER_SEC);
+		for (int i = 0; i < 2; i++)
+			cr_assert_eq(dup2(saved[i], i), i);
+		cr_assert_eq(r, 1);
+		if (ready < 0) {
+			pid_t kids[4];
+			int n = col_reap_children(kids, 4);
+
+			/* The daemon, our orphan, may still run: end it. */
+			for (int i = 0; i < n && i < 4; i++) {
+				kill(kids[i], SIGKILL);
+				waitpid(kids[i], NULL, 0);
+			}
+			cr_assert_fail("round %d: the daemon's report was lost: %s", round,
+				       strerror(-ready));
+		}
+		for (int i = 0; i < 3; i++) {
+			char path[64];
+			ssize_t n;
+
+			snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)d.pid, i);
+			n = readlink(path, buf, sizeof(buf) - 1);
+			buf[n > 0 ? n : 0] = 0;
+			if (strcmp(buf, "/dev/null") != 0) {
+				stop_daemon(d.pid);
+				cr_assert_fail("round %d: the daemon's fd %d is %s", round, i, buf);
+			}
+		}
+		stop_daemon(d.pid);
+	}
+	for (int i = 0; i < 2; i++)
+		close(saved[i]);
+	cr_assert_eq(col_reap_set_subreaper(false), 0);
+	sigprocmask(SIG_UNBLOCK, &term, NULL);
+	rmdir(dir);
+}
