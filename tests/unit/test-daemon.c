@@ -62,23 +62,42 @@ static void stop_daemon(pid_t pid)
 	col_close(pidfd);
 }
 
+/* A pidfile in a new directory; this process a subreaper (the daemon is
+ * its orphan) with SIGTERM blocked (run_daemon() waits for it). */
+static void daemon_test_begin(char *dir, char *pidfile, size_t len, struct col_daemon_opts *o)
+{
+	sigset_t term;
+
+	cr_assert(mkdtemp(dir));
+	snprintf(pidfile, len, "%s/d.pid", dir);
+	o->pidfile = pidfile;
+	cr_assert_eq(col_reap_set_subreaper(true), 0);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, NULL);
+}
+
+static void daemon_test_end(const char *dir)
+{
+	sigset_t term;
+
+	cr_assert_eq(col_reap_set_subreaper(false), 0);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_UNBLOCK, &term, NULL);
+	rmdir(dir);
+}
+
 TEST_NOLEAK(daemon, starts_detached_with_a_locked_pidfile)
 {
 	char dir[] = "/tmp/collie-daemon-XXXXXX", pidfile[64], buf[PATH_MAX];
 	struct col_daemon_opts o = COL_DAEMON_OPTS_INIT;
 	struct col_daemon d, d2;
-	sigset_t term;
 	pid_t pid;
 	int r, st;
 	FILE *f;
 
-	cr_assert(mkdtemp(dir));
-	snprintf(pidfile, sizeof(pidfile), "%s/d.pid", dir);
-	o.pidfile = pidfile;
-	cr_assert_eq(col_reap_set_subreaper(true), 0);
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	sigprocmask(SIG_BLOCK, &term, NULL);
+	daemon_test_begin(dir, pidfile, sizeof(pidfile), &o);
 
 	r = col_daemon_start(&o, &d);
 	if (r == 0)
@@ -119,9 +138,7 @@ TEST_NOLEAK(daemon, starts_detached_with_a_locked_pidfile)
 
 	stop_daemon(pid);
 	cr_assert_eq(access(pidfile, F_OK), -1, "the pidfile outlived the daemon");
-	cr_assert_eq(col_reap_set_subreaper(false), 0);
-	sigprocmask(SIG_UNBLOCK, &term, NULL);
-	rmdir(dir);
+	daemon_test_end(dir);
 }
 
 TEST_NOLEAK(daemon, a_failure_before_ready_reaches_the_caller)
@@ -179,15 +196,8 @@ TEST_NOLEAK(daemon, a_caller_with_stdio_closed_still_gets_a_daemon_on_dev_null)
 	struct col_daemon_opts o = COL_DAEMON_OPTS_INIT;
 	int saved[2], closed[2] = { 1, 2 };
 	struct col_daemon d;
-	sigset_t term;
 
-	cr_assert(mkdtemp(dir));
-	snprintf(pidfile, sizeof(pidfile), "%s/d.pid", dir);
-	o.pidfile = pidfile;
-	cr_assert_eq(col_reap_set_subreaper(true), 0);
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	sigprocmask(SIG_BLOCK, &term, NULL);
+	daemon_test_begin(dir, pidfile, sizeof(pidfile), &o);
 	for (int i = 0; i < 2; i++)
 		cr_assert_geq(saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 3), 0);
 	for (int round = 0; round < 2; round++) {
@@ -230,7 +240,5 @@ TEST_NOLEAK(daemon, a_caller_with_stdio_closed_still_gets_a_daemon_on_dev_null)
 	}
 	for (int i = 0; i < 2; i++)
 		close(saved[i]);
-	cr_assert_eq(col_reap_set_subreaper(false), 0);
-	sigprocmask(SIG_UNBLOCK, &term, NULL);
-	rmdir(dir);
+	daemon_test_end(dir);
 }
