@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,6 +61,19 @@ static void stop_daemon(pid_t pid)
 	cr_assert_eq(st.kind, COL_STATUS_EXITED);
 	cr_assert_eq(st.code, 0);
 	col_close(pidfd);
+}
+
+/* End the daemons whose pid we were not told: our orphans, as we are a
+ * subreaper, and so ours to kill and reap by pid. */
+static void kill_children(void)
+{
+	pid_t kids[4];
+	int n = col_reap_children(kids, 4);
+
+	for (int i = 0; i < n && i < 4; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], NULL, 0);
+	}
 }
 
 /* A pidfile in a new directory; this process a subreaper (the daemon is
@@ -213,14 +227,7 @@ TEST_NOLEAK(daemon, a_caller_with_stdio_closed_still_gets_a_daemon_on_dev_null)
 			cr_assert_eq(dup2(saved[i], i), i);
 		cr_assert_eq(r, 1);
 		if (ready < 0) {
-			pid_t kids[4];
-			int n = col_reap_children(kids, 4);
-
-			/* The daemon, our orphan, may still run: end it. */
-			for (int i = 0; i < n && i < 4; i++) {
-				kill(kids[i], SIGKILL);
-				waitpid(kids[i], NULL, 0);
-			}
+			kill_children();
 			cr_assert_fail("round %d: the daemon's report was lost: %s", round,
 				       strerror(-ready));
 		}
@@ -241,4 +248,45 @@ TEST_NOLEAK(daemon, a_caller_with_stdio_closed_still_gets_a_daemon_on_dev_null)
 	for (int i = 0; i < 2; i++)
 		close(saved[i]);
 	daemon_test_end(dir);
+}
+
+static void on_alarm(int sig)
+{
+}
+
+/*
+ * A process with an interval timer (or any signal handler that fires
+ * often) interrupts the wait again and again: the wait must still end
+ * at its timeout, not start over at each signal.
+ */
+TEST_NOLEAK(daemon, the_wait_ends_at_its_timeout_under_a_stream_of_signals)
+{
+	struct sigaction sa = { .sa_handler = on_alarm }, old_sa;
+	struct itimerval every_10ms = { { 0, 10000 }, { 0, 10000 } }, off = { 0 };
+	struct col_daemon_opts o = COL_DAEMON_OPTS_INIT;
+	struct col_daemon d;
+	sigset_t term;
+	int r;
+
+	cr_assert_eq(col_reap_set_subreaper(true), 0);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, NULL);
+	r = col_daemon_start(&o, &d);
+	if (r == 0) {
+		int sig;
+
+		sigwait(&term, &sig); /* never ready */
+		_exit(0);
+	}
+	cr_assert_eq(r, 1);
+	cr_assert_eq(sigaction(SIGALRM, &sa, &old_sa), 0);
+	cr_assert_eq(setitimer(ITIMER_REAL, &every_10ms, NULL), 0);
+	r = col_daemon_wait_ready(&d, 100 * COL_USEC_PER_MSEC);
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old_sa, NULL);
+	kill_children();
+	cr_assert_eq(r, -ETIMEDOUT);
+	cr_assert_eq(col_reap_set_subreaper(false), 0);
+	sigprocmask(SIG_UNBLOCK, &term, NULL);
 }
