@@ -85,13 +85,18 @@ static void terminate_namespace(struct leftovers *l)
 static void terminate_listed(struct leftovers *l)
 {
 	pid_t *kids;
-	int n = col_reap_children(NULL, 0);
+	int n = col_reap_children(NULL, 0), room = n;
 
 	if (n < 0 && l->verbose)
 		fprintf(stderr, "%s: cannot list children: %s\n", l->who, strerror(-n));
 	if (n <= 0 || !(kids = malloc((size_t)n * sizeof(*kids))))
 		return;
-	n = col_reap_children(kids, (size_t)n);
+	/* More children may have come since the count (orphans re-parented
+	 * to us): the count returned then exceeds the room. Those wait for
+	 * the next call, which each reaped child brings. */
+	n = col_reap_children(kids, (size_t)room);
+	if (n > room)
+		n = room;
 	for (int i = 0; i < n; i++) {
 		if (l->killing) {
 			signal_child(kids[i], SIGKILL);

@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@
 
 #include "collie/daemon.h"
 #include "collie/fd.h"
+#include "collie/loop.h"
+#include "fd-internal.h"
 #include "banned.h"
 
 enum { MSG_READY = 1, MSG_ERROR = 2 };
@@ -85,13 +88,16 @@ static void become_daemon(const struct col_daemon_opts *o, struct col_daemon *d,
 
 	if (chdir(o->dir ? o->dir : "/") < 0)
 		daemon_fail(fd, errno);
+	/* With fds of the caller's closed, /dev/null may open as one of 0..2:
+	 * that one is kept (and made to survive exec), not closed. */
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0)
 		daemon_fail(fd, errno);
 	for (int i = 0; i < 3; i++)
-		if (dup2(null, i) < 0)
+		if (i == null ? fcntl(i, F_SETFD, 0) < 0 : dup2(null, i) < 0)
 			daemon_fail(fd, errno);
-	col_close(null);
+	if (null > 2)
+		col_close(null);
 	d->pid = getpid();
 	d->ready_fd = fd;
 	d->pidfile_fd = -1;
@@ -108,17 +114,19 @@ static void become_daemon(const struct col_daemon_opts *o, struct col_daemon *d,
 
 int col_daemon_start(const struct col_daemon_opts *o, struct col_daemon *d)
 {
-	int p[2], st;
+	int p[2], st, r;
 	pid_t mid;
 
 	if (!o || !d || (o->pidfile && !*o->pidfile))
 		return -EINVAL;
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
+	/* Above 2: the daemon puts /dev/null on 0..2, which would cut off
+	 * its end of the pipe in a caller that runs with those closed. */
+	r = col__pipe(p);
+	if (r < 0)
+		return r;
 	mid = fork();
 	if (mid < 0) {
-		int r = -errno;
-
+		r = -errno;
 		col_close(p[0]);
 		col_close(p[1]);
 		return r;
@@ -147,24 +155,38 @@ int col_daemon_start(const struct col_daemon_opts *o, struct col_daemon *d)
 	return 1;
 }
 
+/* poll() for fd until deadline (col_now() time, COL_USEC_INFINITY: none).
+ * A signal does not restart the wait from the full timeout: a process
+ * with an interval timer would never see it end. */
+static int poll_until(int fd, uint64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int r;
+
+	for (;;) {
+		uint64_t now = col_now(), left = deadline > now ? deadline - now : 0;
+		uint64_t ms = (left + COL_USEC_PER_MSEC - 1) / COL_USEC_PER_MSEC;
+
+		r = poll(&pfd, 1,
+			 deadline == COL_USEC_INFINITY ? -1 : ms > INT_MAX ? INT_MAX : (int)ms);
+		if (r >= 0 || errno != EINTR)
+			return r < 0 ? -errno : r;
+	}
+}
+
 int col_daemon_wait_ready(struct col_daemon *d, uint64_t timeout)
 {
-	struct pollfd pfd = { .fd = d ? d->ready_fd : -1, .events = POLLIN };
-	uint64_t ms = timeout / COL_USEC_PER_MSEC;
+	uint64_t now = col_now();
 	struct msg m;
 	ssize_t n;
 	int r;
 
 	if (!d || d->ready_fd < 0)
 		return -EINVAL;
-	do
-		r = poll(&pfd, 1,
-			 timeout == COL_USEC_INFINITY ? -1
-			 : ms > 0x7fffffff	      ? 0x7fffffff
-						      : (int)ms);
-	while (r < 0 && errno == EINTR);
+	r = poll_until(d->ready_fd, timeout >= COL_USEC_INFINITY - now ? COL_USEC_INFINITY
+								    : now + timeout);
 	if (r <= 0) {
-		r = r == 0 ? -ETIMEDOUT : -errno;
+		r = r == 0 ? -ETIMEDOUT : r;
 		goto done;
 	}
 	n = col_fd_read(d->ready_fd, &m, sizeof(m));

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "collie/fd.h"
+#include "fd-internal.h"
 
 int col_close(int fd)
 {
@@ -72,6 +73,29 @@ int col_fd_reopen(int fd, int flags)
 			break;
 	}
 	return r >= 0 ? r : -errno;
+}
+
+int col__pipe(int fds[2])
+{
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	for (int i = 0; i < 2; i++) {
+		int fd;
+
+		if (fds[i] > 2)
+			continue;
+		fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+		col_close(fds[i]);
+		fds[i] = fd;
+		if (fd < 0) {
+			int r = -errno;
+
+			fds[0] = col_close(fds[0]);
+			fds[1] = col_close(fds[1]);
+			return r;
+		}
+	}
+	return 0;
 }
 
 ssize_t col_fd_read(int fd, void *buf, size_t len)

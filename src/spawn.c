@@ -42,11 +42,13 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "collie/fd.h"
 #include "collie/reap.h"
 #include "collie/spawn.h"
+#include "fd-internal.h"
 #include "spawn-internal.h"
 #include "banned.h"
 
@@ -200,7 +202,7 @@ static void spawn_fds_release(struct spawn_fds *f, bool keep_parent_ends)
 static int prepare_fds(const struct col_spawn_opts *o, struct col__spawn_ctx *ctx,
 		       struct spawn_fds *f, int *inline_slots)
 {
-	int n = 3 + (int)o->n_fds;
+	int n = 3 + (int)o->n_fds, r;
 
 	if (n > COL__SPAWN_INLINE_FDS) {
 		f->slots = calloc((size_t)n * 2, sizeof(int));
@@ -223,8 +225,11 @@ static int prepare_fds(const struct col_spawn_opts *o, struct col__spawn_ctx *ct
 			ctx->fd_src[i] = o->stdio[i].fd;
 			break;
 		case COL_STDIO_PIPE:
-			if (pipe2(f->stdio[i], O_CLOEXEC) < 0)
-				return -errno;
+			/* Above 2: a closed fd 0..2 of ours is /dev/null to an
+			 * inheriting child, not one of these pipes. */
+			r = col__pipe(f->stdio[i]);
+			if (r < 0)
+				return r;
 			ctx->fd_src[i] = f->stdio[i][i == 0 ? 0 : 1];
 			break;
 		}
@@ -234,8 +239,9 @@ static int prepare_fds(const struct col_spawn_opts *o, struct col__spawn_ctx *ct
 	ctx->err_fd = -1;
 	if (!(o->flags & COL_SPAWN_USE_FORK))
 		return 0; /* the child reports into ctx->report */
-	if (pipe2(f->err, O_CLOEXEC) < 0)
-		return -errno;
+	r = col__pipe(f->err);
+	if (r < 0)
+		return r;
 	ctx->err_fd = f->err[1];
 	return 0;
 }
@@ -258,6 +264,24 @@ static pid_t pidfd_open_pid(pid_t pid, int *ret_pidfd)
 		return -errno;
 	*ret_pidfd = fd;
 	return pid;
+}
+
+/*
+ * The pidfd of a child just created without one (plain fork, or clone
+ * before Linux 5.2). When none can be had (EMFILE, say) the spawn fails,
+ * and then must not leave the child behind: it is killed and reaped by
+ * its pid, which cannot have been recycled while it is our unreaped child.
+ */
+static pid_t pidfd_of_new_child(pid_t pid, int *ret_pidfd)
+{
+	pid_t r = pidfd_open_pid(pid, ret_pidfd);
+
+	if (r < 0) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	return r;
 }
 
 #if defined(__x86_64__)
@@ -338,7 +362,7 @@ static pid_t create_child(struct col__spawn_ctx *ctx, const struct col_spawn_opt
 		pid = fork();
 		if (pid == 0)
 			col__spawn_child(ctx);
-		return pid < 0 ? -errno : pidfd_open_pid(pid, ret_pidfd);
+		return pid < 0 ? -errno : pidfd_of_new_child(pid, ret_pidfd);
 	}
 	if (cgroup) {
 		ctx->cgroup_fd = -1; /* the kernel puts it there */
@@ -360,7 +384,7 @@ static pid_t create_child(struct col__spawn_ctx *ctx, const struct col_spawn_opt
 		pid = clone(col__spawn_child, stack + sizeof(stack),
 			    CLONE_VM | CLONE_VFORK | SIGCHLD, ctx);
 		if (pid > 0)
-			pid = pidfd_open_pid(pid, &pidfd);
+			pid = pidfd_of_new_child(pid, &pidfd);
 	}
 	if (pid < 0)
 		pid = -errno;

@@ -50,8 +50,10 @@ int count_children(void)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = 0;
-	for (char *p = strtok_r(buf, " \n", &(char *){ NULL }); p;
-	     p = strtok_r(NULL, " \n", &(char *){ NULL }))
+	/* One save pointer for the whole walk: a compound literal in each
+	 * call would be a fresh NULL one, and the second call would crash. */
+	for (char *save = NULL, *p = strtok_r(buf, " \n", &save); p;
+	     p = strtok_r(NULL, " \n", &save))
 		count++;
 	return count;
 }

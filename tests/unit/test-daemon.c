@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -62,23 +63,55 @@ static void stop_daemon(pid_t pid)
 	col_close(pidfd);
 }
 
+/* End the daemons whose pid we were not told: our orphans, as we are a
+ * subreaper, and so ours to kill and reap by pid. */
+static void kill_children(void)
+{
+	pid_t kids[4];
+	int n = col_reap_children(kids, 4);
+
+	for (int i = 0; i < n && i < 4; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], NULL, 0);
+	}
+}
+
+/* A pidfile in a new directory; this process a subreaper (the daemon is
+ * its orphan) with SIGTERM blocked (run_daemon() waits for it). */
+static void daemon_test_begin(char *dir, char *pidfile, size_t len, struct col_daemon_opts *o)
+{
+	sigset_t term;
+
+	cr_assert(mkdtemp(dir));
+	snprintf(pidfile, len, "%s/d.pid", dir);
+	o->pidfile = pidfile;
+	cr_assert_eq(col_reap_set_subreaper(true), 0);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, NULL);
+}
+
+static void daemon_test_end(const char *dir)
+{
+	sigset_t term;
+
+	cr_assert_eq(col_reap_set_subreaper(false), 0);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_UNBLOCK, &term, NULL);
+	rmdir(dir);
+}
+
 TEST_NOLEAK(daemon, starts_detached_with_a_locked_pidfile)
 {
 	char dir[] = "/tmp/collie-daemon-XXXXXX", pidfile[64], buf[PATH_MAX];
 	struct col_daemon_opts o = COL_DAEMON_OPTS_INIT;
 	struct col_daemon d, d2;
-	sigset_t term;
 	pid_t pid;
 	int r, st;
 	FILE *f;
 
-	cr_assert(mkdtemp(dir));
-	snprintf(pidfile, sizeof(pidfile), "%s/d.pid", dir);
-	o.pidfile = pidfile;
-	cr_assert_eq(col_reap_set_subreaper(true), 0);
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	sigprocmask(SIG_BLOCK, &term, NULL);
+	daemon_test_begin(dir, pidfile, sizeof(pidfile), &o);
 
 	r = col_daemon_start(&o, &d);
 	if (r == 0)
@@ -119,9 +152,7 @@ TEST_NOLEAK(daemon, starts_detached_with_a_locked_pidfile)
 
 	stop_daemon(pid);
 	cr_assert_eq(access(pidfile, F_OK), -1, "the pidfile outlived the daemon");
-	cr_assert_eq(col_reap_set_subreaper(false), 0);
-	sigprocmask(SIG_UNBLOCK, &term, NULL);
-	rmdir(dir);
+	daemon_test_end(dir);
 }
 
 TEST_NOLEAK(daemon, a_failure_before_ready_reaches_the_caller)
@@ -164,4 +195,98 @@ TEST_NOLEAK(daemon, bad_arguments)
 	cr_assert_eq(col_daemon_notify_ready(&d), 0);
 	col_daemon_release(NULL);
 	col_daemon_release(&d);
+}
+
+/*
+ * A caller that runs with stdin (and stdout) closed: the ready pipe must
+ * not take those numbers (the daemon puts /dev/null there, which would
+ * cut its report off), and the daemon's stdio must all be /dev/null
+ * (not a closed fd 0 that the pidfile then takes, and a child of the
+ * daemon inherits with its lock).
+ */
+TEST_NOLEAK(daemon, a_caller_with_stdio_closed_still_gets_a_daemon_on_dev_null)
+{
+	char dir[] = "/tmp/collie-daemon-XXXXXX", pidfile[64], buf[PATH_MAX];
+	struct col_daemon_opts o = COL_DAEMON_OPTS_INIT;
+	int saved[2], closed[2] = { 1, 2 };
+	struct col_daemon d;
+
+	daemon_test_begin(dir, pidfile, sizeof(pidfile), &o);
+	for (int i = 0; i < 2; i++)
+		cr_assert_geq(saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 3), 0);
+	for (int round = 0; round < 2; round++) {
+		int r, ready;
+
+		for (int i = 0; i < closed[round]; i++)
+			close(i);
+		r = col_daemon_start(&o, &d);
+		if (r == 0)
+			run_daemon(&d);
+		ready = col_daemon_wait_ready(&d, 10 * COL_USEC_PER_SEC);
+		for (int i = 0; i < 2; i++)
+			cr_assert_eq(dup2(saved[i], i), i);
+		cr_assert_eq(r, 1);
+		if (ready < 0) {
+			kill_children();
+			cr_assert_fail("round %d: the daemon's report was lost: %s", round,
+				       strerror(-ready));
+		}
+		for (int i = 0; i < 3; i++) {
+			char path[64];
+			ssize_t n;
+
+			snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)d.pid, i);
+			n = readlink(path, buf, sizeof(buf) - 1);
+			buf[n > 0 ? n : 0] = 0;
+			if (strcmp(buf, "/dev/null") != 0) {
+				stop_daemon(d.pid);
+				cr_assert_fail("round %d: the daemon's fd %d is %s", round, i, buf);
+			}
+		}
+		stop_daemon(d.pid);
+	}
+	for (int i = 0; i < 2; i++)
+		close(saved[i]);
+	daemon_test_end(dir);
+}
+
+static void on_alarm(int sig)
+{
+}
+
+/*
+ * A process with an interval timer (or any signal handler that fires
+ * often) interrupts the wait again and again: the wait must still end
+ * at its timeout, not start over at each signal.
+ */
+TEST_NOLEAK(daemon, the_wait_ends_at_its_timeout_under_a_stream_of_signals)
+{
+	struct sigaction sa = { .sa_handler = on_alarm }, old_sa;
+	struct itimerval every_10ms = { { 0, 10000 }, { 0, 10000 } }, off = { 0 };
+	struct col_daemon_opts o = COL_DAEMON_OPTS_INIT;
+	struct col_daemon d;
+	sigset_t term;
+	int r;
+
+	cr_assert_eq(col_reap_set_subreaper(true), 0);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, NULL);
+	r = col_daemon_start(&o, &d);
+	if (r == 0) {
+		int sig;
+
+		sigwait(&term, &sig); /* never ready */
+		_exit(0);
+	}
+	cr_assert_eq(r, 1);
+	cr_assert_eq(sigaction(SIGALRM, &sa, &old_sa), 0);
+	cr_assert_eq(setitimer(ITIMER_REAL, &every_10ms, NULL), 0);
+	r = col_daemon_wait_ready(&d, 100 * COL_USEC_PER_MSEC);
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old_sa, NULL);
+	kill_children();
+	cr_assert_eq(r, -ETIMEDOUT);
+	cr_assert_eq(col_reap_set_subreaper(false), 0);
+	sigprocmask(SIG_UNBLOCK, &term, NULL);
 }

@@ -698,3 +698,86 @@ TEST_NOLEAK(spawn, many_extra_fds)
 	for (int i = 0; i < 40; i++)
 		close(leaky[i]);
 }
+
+/* What fd 0 of process pid is ("/dev/null", "pipe:[123]"). */
+static void read_fd0(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/0", (int)pid);
+	n = readlink(path, buf, len - 1);
+	cr_assert_gt(n, 0, "readlink %s: %s", path, strerror(errno));
+	buf[n] = 0;
+}
+
+/*
+ * A caller whose stdin is closed: the pipes the spawn makes take the
+ * lowest free numbers, fd 0 among them. The child's inherited stdin must
+ * still be what the header says of a closed fd, /dev/null, not the read
+ * end of its own stdout pipe (or, with plain fork, of the error pipe,
+ * which would hold the parent until the child exits).
+ */
+TEST_NOLEAK(spawn, closed_stdin_of_the_caller_is_dev_null_in_the_child)
+{
+	char *argv[] = { (char *)helper_path(), "pause", NULL };
+	const unsigned modes[] = { 0, COL_SPAWN_USE_FORK };
+	int saved = fcntl(0, F_DUPFD_CLOEXEC, 3);
+	char what[2][64];
+
+	cr_assert_geq(saved, 0);
+	close(0);
+	for (int i = 0; i < 2; i++) {
+		struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
+		struct col_child c;
+
+		o.argv = argv;
+		o.flags = modes[i];
+		o.stdio[1].kind = COL_STDIO_PIPE;
+		cr_assert_eq(col_spawn_start(&o, &c, NULL), 0);
+		read_fd0(c.pid, what[i], sizeof(what[i]));
+		col_child_signal(&c, SIGKILL);
+		cr_assert_eq(col_reap_pidfd(c.pidfd, 0, NULL), 1);
+		col_child_release(&c);
+	}
+	cr_assert_eq(dup2(saved, 0), 0);
+	close(saved);
+	cr_assert_str_eq(what[0], "/dev/null");
+	cr_assert_str_eq(what[1], "/dev/null", "with COL_SPAWN_USE_FORK");
+}
+
+/*
+ * With COL_SPAWN_USE_FORK the pidfd is opened after fork(); when that
+ * fails (no fd left), the child must not be left running or as a zombie:
+ * the header promises no child behind on failure. The fd table is filled
+ * up to a lowered limit but for the two fds of the error pipe.
+ */
+TEST_NOLEAK(spawn, plain_fork_without_an_fd_for_the_pidfd_leaves_no_child)
+{
+	char *argv[] = { "/bin/true", NULL };
+	struct col_spawn_opts o = COL_SPAWN_OPTS_INIT;
+	struct rlimit old, low;
+	struct col_child c;
+	struct col_spawn_error err;
+	int fds[64], n = 0, r;
+
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 64;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while (n < 64 && (fds[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		n++;
+	cr_assert_eq(errno, EMFILE);
+	cr_assert_geq(n, 2);
+	close(fds[--n]);
+	close(fds[--n]);
+	o.argv = argv;
+	o.flags = COL_SPAWN_USE_FORK;
+	r = col_spawn_start(&o, &c, &err);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	cr_assert_eq(r, -EMFILE, "got %d", r);
+	cr_assert_eq(err.step, COL_SPAWN_STEP_NONE);
+	cr_assert_eq(count_children(), 0, "the forked child was left behind");
+}
