@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 #include "collie/fd.h"
 #include "collie/proc.h"
+#include "proc-internal.h"
 #include "banned.h"
 
 static void proc_path(char *buf, size_t len, pid_t pid, const char *rest)
@@ -98,34 +100,67 @@ int col_proc_stat(pid_t pid, struct col_proc_stat *ret)
 	return 0;
 }
 
+/* Count, and store while there is room, the pids in s (NUL-ended). */
+static void add_pids(const char *s, pid_t *buf, size_t len, size_t *n)
+{
+	char *end;
+
+	for (; *s; s = end) {
+		long v = strtol(s, &end, 10);
+
+		if (end == s)
+			break;
+		if (v > 0 && *n < len)
+			buf[*n] = (pid_t)v;
+		if (v > 0)
+			(*n)++;
+	}
+}
+
+int col__read_pids(int fd, pid_t *buf, size_t len, size_t *n)
+{
+	char data[4096];
+	size_t keep = 0;
+	ssize_t got;
+
+	/*
+	 * A list longer than one read comes in pieces, and the kernel's
+	 * seq_file may cut a pid between two reads (with pages larger than
+	 * the buffer): digits at the end of a piece wait for what follows.
+	 */
+	while ((got = col_fd_read(fd, data + keep, sizeof(data) - 1 - keep)) > 0) {
+		size_t all = keep + (size_t)got, whole = all;
+		char after;
+
+		while (whole > 0 && data[whole - 1] >= '0' && data[whole - 1] <= '9')
+			whole--;
+		if (whole == 0 && all == sizeof(data) - 1)
+			whole = all; /* no blank in a whole buffer: not a pid list */
+		after = data[whole];
+		data[whole] = 0;
+		add_pids(data, buf, len, n);
+		data[whole] = after;
+		keep = all - whole;
+		memmove(data, data + whole, keep);
+	}
+	data[keep] = 0;
+	add_pids(data, buf, len, n);
+	return got < 0 ? (int)got : 0;
+}
+
 /* Append the pids listed in one children file (dirfd: the task dir). */
 static int list_task_children(int dirfd, const char *tid, pid_t *buf, size_t len, size_t *n)
 {
-	char path[64], data[4096], *p, *end;
-	ssize_t got;
-	int fd;
+	char path[NAME_MAX + 16];
+	int fd, r;
 
 	snprintf(path, sizeof(path), "%s/children", tid);
 	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno; /* the thread just ended */
-	/* A child list longer than the buffer is read in pieces; a pid is
-	 * never split because each read returns whole records. */
-	while ((got = col_fd_read(fd, data, sizeof(data) - 1)) > 0) {
-		data[got] = 0;
-		for (p = data; *p; p = end) {
-			long v = strtol(p, &end, 10);
-
-			if (end == p)
-				break;
-			if (v > 0 && *n < len)
-				buf[*n] = (pid_t)v;
-			if (v > 0)
-				(*n)++;
-		}
-	}
+	r = col__read_pids(fd, buf, len, n);
 	col_close(fd);
-	return got < 0 ? (int)got : 0;
+	return r;
 }
 
 int col_proc_children(pid_t pid, pid_t *buf, size_t len)

@@ -4,13 +4,16 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "collie/proc.h"
 #include "collie/reap.h"
 #include "collie/spawn.h"
 #include "check.h"
+#include "proc-internal.h"
 
 TestSuite(proc, .timeout = 10);
 
@@ -79,6 +82,31 @@ TEST_NOLEAK(proc, children_of_self_and_of_another)
 		cr_assert_eq(col_reap_pidfd(c[i].pidfd, 0, NULL), 1);
 		col_child_release(&c[i]);
 	}
+}
+
+/*
+ * A pid cut between two reads is one pid (seq_file may cut a record where
+ * pages are larger than the buffer). SOCK_SEQPACKET gives each write to
+ * one read, so the cut is where the test puts it.
+ */
+TEST_NOLEAK(proc, a_pid_cut_between_two_reads_is_joined)
+{
+	static const char *const pieces[] = { "12 34", "5 6", "7 ", "89" };
+	pid_t buf[8];
+	size_t n = 0;
+	int sv[2];
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++)
+		cr_assert_eq(write(sv[1], pieces[i], strlen(pieces[i])), (ssize_t)strlen(pieces[i]));
+	close(sv[1]);
+	cr_assert_eq(col__read_pids(sv[0], buf, 8, &n), 0);
+	close(sv[0]);
+	cr_assert_eq(n, 4, "12, 345, 67 and 89, not %zu pids", n);
+	cr_assert_eq(buf[0], 12);
+	cr_assert_eq(buf[1], 345);
+	cr_assert_eq(buf[2], 67);
+	cr_assert_eq(buf[3], 89);
 }
 
 TEST_NOLEAK(proc, pss_of_self)
