@@ -21,7 +21,9 @@
  *    kill(-1), which reaches the whole namespace and needs no /proc (a
  *    FROM scratch image may have none); as a subreaper, our children are
  *    listed in /proc and signalled through pidfds, and their orphans come
- *    to us in turn.
+ *    to us in turn: one whose parent obeyed SIGTERM gets SIGTERM when it
+ *    comes; one whose parent held out until the SIGKILL comes with that
+ *    SIGKILL and gets SIGKILL (no second grace period).
  *  - Job control, so that `collie init -- bash` under a terminal works as
  *    bash does and `collie init -- PROGRAM` is a job like PROGRAM. When
  *    stdin is our session's terminal and we are in its foreground, the
