@@ -23,6 +23,11 @@
 /* Print "collie: " and the formatted message on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The exit code for a program that could not be started (-errno err;
+ * at_exec: it failed at exec itself), as sh: 127 not found, 126 found but
+ * not executable, 1 for anything before (a redirection's file, a pipe). */
+int cli_start_exit_code(int err, bool at_exec);
+
 /* The length of the valid UTF-8 sequence at p (n bytes left, n >= 1), or
  * 0: what JSON, and so the control protocol, can carry (control-logs.c). */
 size_t cli_utf8_len(const unsigned char *p, size_t n);

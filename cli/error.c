@@ -1,7 +1,9 @@
 /*
- * error.c - how every part of the collie command reports an error. Built
- * into the small init executable and into the whole collie alike.
+ * error.c - how every part of the collie command reports an error (a
+ * message, an exit code). Built into the small init executable and into
+ * the whole collie alike.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -18,4 +20,11 @@ void cli_error(const char *fmt, ...)
 	va_end(ap);
 	/* one write, so that it is not cut by what others write there */
 	fprintf(stderr, "collie: %s\n", text);
+}
+
+int cli_start_exit_code(int err, bool at_exec)
+{
+	if (!at_exec)
+		return CLI_EXIT_FAILURE;
+	return err == -ENOENT ? CLI_EXIT_NOT_FOUND : CLI_EXIT_CANNOT_EXEC;
 }

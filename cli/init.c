@@ -404,9 +404,7 @@ static int start_child(struct init_state *s, char **argv, const sigset_t *mask)
 	if (r < 0) {
 		cli_error("init: cannot run '%s': %s: %s", argv[0], col_spawn_step_name(err.step),
 			  strerror(-r));
-		if (err.step != COL_SPAWN_STEP_EXEC)
-			return -CLI_EXIT_FAILURE;
-		return r == -ENOENT ? -CLI_EXIT_NOT_FOUND : -CLI_EXIT_CANNOT_EXEC;
+		return -cli_start_exit_code(r, err.step == COL_SPAWN_STEP_EXEC);
 	}
 	s->pgid = s->child.pid;
 	s->handed = o.flags & COL_SPAWN_FOREGROUND;

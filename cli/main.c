@@ -13,7 +13,7 @@
  * "Init"). For every other command it executes the whole collie, a
  * dynamic executable installed in $libexecdir/collie/ (its name collie
  * too, the command line unchanged: ps shows what the user typed), which
- * costs about what a dynamic executable's start costs anyway. Everywhere
+ * costs a command one exec more (0.13 to 0.15 ms here). Everywhere
  * else (-Dsmall_init=disabled, the sanitizers, and the static build for
  * FROM scratch images) everything is in one executable, and this file is
  * its main() too.

@@ -99,15 +99,6 @@ done:
 	return buf;
 }
 
-/* As sh: 127 when the program is not found, 126 when it cannot be
- * executed; anything else -- a redirection's file that cannot be opened,
- * a pipe -- is a failure (1), not a missing program. */
-static int exit_code_for_start_error(int r, enum col_spawn_step step)
-{
-	if (step != COL_SPAWN_STEP_EXEC)
-		return CLI_EXIT_FAILURE;
-	return r == -ENOENT ? CLI_EXIT_NOT_FOUND : CLI_EXIT_CANNOT_EXEC;
-}
 
 /* Watch the members and forward signals (the loop has them already);
  * returns the exit code. */
@@ -171,7 +162,7 @@ static int run_text(const char *text, const char *origin, unsigned run_flags)
 	if (r < 0) {
 		cli_error("%s", rerr.message);
 		col_loop_free(loop);
-		return exit_code_for_start_error(r, rerr.step);
+		return cli_start_exit_code(r, rerr.step == COL_SPAWN_STEP_EXEC);
 	}
 	r = supervise(&s, loop);
 	col_loop_free(loop);

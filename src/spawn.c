@@ -384,12 +384,11 @@ static pid_t create_child(struct col__spawn_ctx *ctx, const struct col_spawn_opt
 		pid = clone(col__spawn_child, stack + sizeof(stack),
 			    CLONE_VM | CLONE_VFORK | SIGCHLD, ctx);
 		if (pid > 0)
-			pid = pidfd_of_new_child(pid, &pidfd);
+			return pidfd_of_new_child(pid, ret_pidfd);
 	}
 	if (pid < 0)
-		pid = -errno;
-	if (pid > 0)
-		*ret_pidfd = pidfd;
+		return -errno; /* of clone() */
+	*ret_pidfd = pidfd;
 	return pid;
 }
 
